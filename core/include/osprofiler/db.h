@@ -1,0 +1,90 @@
+// The trace point of one database API call, shared by every adapter so that
+// all of them emit the same info (see docs/architecture.md):
+//   start: {"db": {"system", "api", "namespace", ["statement"], ["params"], ...}}
+//   stop:  {"db": {["rows"]}} or, on failure,
+//          {"etype", "message", "db": {driver code: "sqlstate" / "code" ...}}
+// Statement text is attached only while trace_sql() is on, params only while
+// trace_sql_params() is on. The fields are copied late: the calling thread
+// records pointers and counts; JSON is built on the collector thread.
+//
+// Thread-safety: an endpoint is immutable once shared; a call belongs to the
+// thread that started it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "osprofiler/profiler.h"
+
+namespace osprofiler::db {
+
+using shared_text = std::shared_ptr<const std::string>;
+
+// Makes shared statement text, cut to options.max_statement_bytes (the cut
+// text ends with "...[truncated N bytes]"). Invalid UTF-8 is kept as the
+// driver received it here and replaced with U+FFFD when it is serialised.
+shared_text make_text(std::string_view text);
+
+// Interned text and JSON live until the process ends; one copy per distinct
+// value, so a trace point can point at them without reference counting.
+// Meant for the few values a connection has (namespace, server address).
+const std::string* intern(std::string_view text);
+const nlohmann::json* intern(const nlohmann::json& value);
+
+// What every point of one connection has in common.
+struct endpoint {
+  std::string point_name = "db";                // like OSProfiler's add_tracing(..., name)
+  const char* system = "";                      // "sqlite", "postgresql", a SOCI backend name: a literal
+  const std::string* ns = nullptr;              // db.namespace (interned): database or file name
+  const nlohmann::json* attributes = nullptr;   // interned object merged into start info.db
+};
+
+// One DB API call as a trace point. Inert (and free) when !active() at
+// construction. Movable, not copyable; finishes on destruction.
+class call {
+ public:
+  call() noexcept = default;
+  // `api` is a literal naming the call ("connect", "prepare", "execute", ...).
+  // `statement` is recorded only while trace_sql() is on.
+  call(const endpoint& ep, const char* api, const shared_text& statement = {}) noexcept;
+  call(const endpoint& ep, const char* api, std::string_view statement) noexcept;
+  call(call&& other) noexcept;
+  call& operator=(call&& other) noexcept;
+  call(const call&) = delete;
+  call& operator=(const call&) = delete;
+  ~call() { finish(); }
+
+  bool recording() const noexcept { return owner_ != nullptr; }
+
+  // Params go into the start notification, so they are given before it is
+  // sent: use the constructor's deferred form start() below.
+  // Rows returned or affected, reported in the stop info.
+  void rows(std::int64_t n) noexcept { rows_ = n; }
+  void add_rows(std::int64_t n) noexcept { rows_ = rows_ < 0 ? n : rows_ + n; }
+  std::int64_t rows() const noexcept { return rows_; }
+  // Extra stop info under "db" (batch size, ...).
+  void stop_attribute(const char* key, nlohmann::json value) noexcept;
+  // Records a failure: etype, message and driver fields under "db".
+  void fail(std::string etype, std::string message, nlohmann::json db_fields = nullptr) noexcept;
+  // Sends the stop notification now (idempotent).
+  void finish() noexcept;
+
+  // Deferred start, for callers that add params: construct with
+  // call(deferred{}), then begin(ep, api, statement, params).
+  struct deferred {};
+  explicit call(deferred) noexcept {}
+  void begin(const endpoint& ep, const char* api, const shared_text& statement,
+             nlohmann::json params = nullptr) noexcept;
+
+ private:
+  profiler* owner_ = nullptr;
+  std::size_t depth_ = 0;
+  std::int64_t rows_ = -1;
+  nlohmann::json stop_info_;
+};
+
+}  // namespace osprofiler::db

@@ -1,0 +1,20 @@
+// The report of one trace (spec section 4): the tree of trace points with
+// times in whole milliseconds since the earliest notification (truncated),
+// per-name stats, exceptions, raw payloads. Output is interchangeable with
+// Python OSProfiler's `trace show --json`.
+#pragma once
+
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "osprofiler/notifier.h"
+
+namespace osprofiler {
+
+// Builds the report. Tolerates any input: missing starts or stops, duplicate
+// ids, cycles (broken into roots), unparsable timestamps (skipped and
+// counted in info.skipped). Never throws for data it is given.
+nlohmann::json build_report(const std::vector<notification>& notifications);
+
+}  // namespace osprofiler

@@ -1,0 +1,49 @@
+// A trace store: a collector that can also read traces back (OSProfiler's
+// "driver"). Implementations: file:// (JSON lines, core), sqlite:// and
+// postgresql:// (osprofiler::stores).
+// Thread-safety: the write side follows the collector contract; the read
+// side is for one thread at a time (CLI, tests).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "osprofiler/notifier.h"
+
+namespace osprofiler {
+
+struct trace_summary {
+  std::string base_id;
+  std::string timestamp;  // earliest notification of the trace
+};
+
+class store : public collector {
+ public:
+  // Every notification of one trace, in storage order; empty if none.
+  virtual std::vector<notification> load(const std::string& base_id) = 0;
+  // One row per trace, oldest first.
+  virtual std::vector<trace_summary> list_traces() = 0;
+  // Traces holding at least one stop notification with info.etype.
+  virtual std::vector<trace_summary> list_error_traces() = 0;
+  // The report of spec section 4 for one trace (empty "children" if unknown).
+  nlohmann::json get_report(const std::string& base_id);
+};
+
+using store_factory = std::function<std::shared_ptr<store>(const connection_string&, const notifier::collector_args&)>;
+
+// Registers a readable store for `scheme`; also registers it with
+// notifier::register_scheme() so create() can write to it.
+void register_store(const std::string& scheme, store_factory make);
+// Opens the store for `cs` (empty: default_connection_string()). Throws
+// std::invalid_argument for an unknown scheme, std::runtime_error when it
+// cannot be opened; both name the connection string (without password).
+std::shared_ptr<store> open_store(const std::string& cs);
+
+// A connection string fit for messages: the password replaced by "***".
+std::string redact(const std::string& cs);
+
+}  // namespace osprofiler

@@ -1,0 +1,59 @@
+// Private: what the calling thread records for one notification. Cheap to
+// fill (ids, a clock reading, pointers); the notifier thread turns it into a
+// notification.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "osprofiler/db.h"
+#include "osprofiler/ids.h"
+#include "osprofiler/profiler.h"
+
+namespace osprofiler {
+struct detail_access {
+  static void push(profiler& p, const uuid& id, const std::string& name) {
+    p.stack_.push_back(id);
+    p.names_.push_back(name);
+  }
+  static bool pop(profiler& p, uuid& trace, uuid& parent, std::string& name) {
+    if (p.names_.empty()) return false;
+    trace = p.stack_.back();
+    parent = p.stack_[p.stack_.size() - 2];
+    name = std::move(p.names_.back());
+    p.names_.pop_back();
+    p.stack_.pop_back();
+    return true;
+  }
+};
+}  // namespace osprofiler
+
+namespace osprofiler::detail {
+
+struct event {
+  uuid base, parent, trace;
+  std::int64_t unix_ns = 0;
+  bool stop = false;
+  std::string name;     // the point's name, without -start / -stop
+  nlohmann::json info;  // null or an object
+  // Set for database calls (db::call): merged into info.db on the notifier thread.
+  const char* db_system = nullptr;
+  const char* db_api = nullptr;
+  const std::string* db_namespace = nullptr;
+  db::shared_text db_statement;
+  const nlohmann::json* db_attributes = nullptr;
+  std::int64_t db_rows = -1;
+};
+
+std::int64_t now_unix_ns() noexcept;
+// Pushes an already-recorded start onto the profiler's stack.
+void push_point(profiler& p, const uuid& id, const std::string& name);
+// Pops the current point into e (trace, parent, name); false if none is open.
+bool pop_point(profiler& p, event& e);
+// Hands the event to the notifier queue (drops and counts when full).
+void record(event&& e) noexcept;
+
+}  // namespace osprofiler::detail

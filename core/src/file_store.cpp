@@ -1,0 +1,111 @@
+#include "file_store.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+
+namespace osprofiler::detail {
+namespace {
+
+// file:///abs/path.jsonl or file://relative/path.jsonl. Appends on write;
+// on read, lines that are not notifications are skipped and reported once
+// per load (a crash mid-write leaves at most one such line).
+class file_store final : public store {
+ public:
+  explicit file_store(std::string path) : path_(std::move(path)) {}
+  ~file_store() override {
+    if (out_) std::fclose(out_);
+  }
+
+  void write(const std::vector<notification>& batch) override {
+    if (!out_) {
+      out_ = std::fopen(path_.c_str(), "ae");
+      if (!out_) throw std::runtime_error("cannot open trace file '" + path_ + "': " + std::strerror(errno));
+    }
+    buffer_.clear();
+    for (const auto& n : batch) {
+      buffer_ += dump_json(n.to_json());
+      buffer_ += '\n';
+    }
+    const bool ok = std::fwrite(buffer_.data(), 1, buffer_.size(), out_) == buffer_.size() && std::fflush(out_) == 0;
+    if (!ok) {
+      const int err = errno;
+      std::fclose(out_);  // reopen next time: the stream state is unknown now
+      out_ = nullptr;
+      throw std::runtime_error("cannot write trace file '" + path_ + "': " + std::strerror(err));
+    }
+  }
+
+  void flush() override {
+    if (out_) std::fflush(out_);
+  }
+
+  std::vector<notification> load(const std::string& base_id) override {
+    std::vector<notification> out;
+    scan([&](notification&& n) {
+      if (n.base_id == base_id) out.push_back(std::move(n));
+    });
+    return out;
+  }
+
+  std::vector<trace_summary> list_traces() override { return summarise(false); }
+  std::vector<trace_summary> list_error_traces() override { return summarise(true); }
+
+ private:
+  template <typename F>
+  void scan(F&& each) {
+    std::ifstream in(path_);
+    if (!in) throw std::runtime_error("cannot read trace file '" + path_ + "': " + std::strerror(errno));
+    std::string line;
+    std::size_t number = 0, bad = 0, first_bad = 0;
+    std::string first_reason;
+    while (std::getline(in, line)) {
+      ++number;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      try {
+        each(notification::from_json(nlohmann::json::parse(line)));
+      } catch (const std::exception& ex) {
+        if (bad++ == 0) {
+          first_bad = number;
+          first_reason = ex.what();
+        }
+      }
+    }
+    if (bad > 0) {
+      notifier::report_error("trace file '" + path_ + "': skipped " + std::to_string(bad) +
+                             " line(s) that are not notifications; first at line " + std::to_string(first_bad) +
+                             ": " + first_reason);
+    }
+  }
+
+  std::vector<trace_summary> summarise(bool errors_only) {
+    std::map<std::string, std::string> first;  // base_id -> earliest timestamp
+    std::map<std::string, bool> failed;
+    scan([&](notification&& n) {
+      auto [it, fresh] = first.emplace(n.base_id, n.timestamp);
+      if (!fresh && n.timestamp < it->second) it->second = n.timestamp;
+      if (n.info.contains("etype")) failed[n.base_id] = true;
+    });
+    std::vector<trace_summary> out;
+    for (auto& [id, ts] : first) {
+      if (!errors_only || failed.count(id)) out.push_back({id, ts});
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.timestamp < b.timestamp; });
+    return out;
+  }
+
+  std::string path_;
+  std::FILE* out_ = nullptr;
+  std::string buffer_;
+};
+
+}  // namespace
+
+std::shared_ptr<store> make_file_store(const connection_string& cs, const notifier::collector_args&) {
+  if (cs.rest.empty()) throw std::invalid_argument("connection string '" + cs.text + "' names no file");
+  return std::make_shared<file_store>(cs.rest);
+}
+
+}  // namespace osprofiler::detail

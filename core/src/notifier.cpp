@@ -1,0 +1,623 @@
+#include "osprofiler/notifier.h"
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdio>
+#include <ctime>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "event.h"
+#include "file_store.h"
+#include "mpmc_queue.h"
+
+namespace osprofiler {
+namespace {
+
+using detail::event;
+using queue_t = detail::mpmc_queue<event>;
+using clock = std::chrono::steady_clock;
+
+constexpr std::size_t batch_limit = 1024;
+constexpr auto idle_wait_max = std::chrono::milliseconds(50);
+constexpr auto retry_wait_min = std::chrono::milliseconds(50);
+constexpr auto retry_wait_max = std::chrono::seconds(5);
+constexpr auto shutdown_timeout = std::chrono::seconds(10);
+
+// Adapts Python's notifier.set(callable) to the collector interface.
+class callable_collector final : public collector {
+ public:
+  explicit callable_collector(std::function<void(const nlohmann::json&)> fn) : fn_(std::move(fn)) {}
+  void write(const std::vector<notification>& batch) override {
+    for (const auto& n : batch) fn_(n.to_json());
+  }
+
+ private:
+  std::function<void(const nlohmann::json&)> fn_;
+};
+
+struct state {
+  std::mutex mu;
+  std::condition_variable wake_cv;  // the worker waits here
+  std::condition_variable done_cv;  // flush() waits here
+
+  // Every queue ever configured, current last. Producers read `current`;
+  // the worker drains all of them (old ones empty out and stay empty).
+  std::vector<std::unique_ptr<queue_t>> queues;
+  std::atomic<queue_t*> current{nullptr};
+  std::atomic<overflow_policy> policy{overflow_policy::drop};
+
+  std::shared_ptr<collector> coll;  // guarded by mu
+  std::thread* worker = nullptr;    // leaked in a forked child
+  std::atomic<bool> running{false};
+  std::atomic<bool> sleeping{false};
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> stopped{false};
+
+  std::atomic<std::uint64_t> dropped{0}, sent{0}, failed{0};
+  std::atomic<std::uint64_t> dropped_at_push{0};  // the part of `dropped` that never entered a queue
+  std::uint64_t processed = 0;      // events taken off the queues and settled; guarded by mu
+  std::uint64_t flush_requests = 0, flushes_done = 0, flush_target = 0;  // guarded by mu
+
+  std::mutex err_mu;
+  std::function<void(const std::string&)> err_handler;
+  clock::time_point err_window{};
+  int err_in_window = 0;
+  std::uint64_t err_suppressed = 0;
+
+  state() {
+    queues.push_back(std::make_unique<queue_t>(options{}.queue_size));
+    current.store(queues.back().get());
+  }
+
+  std::uint64_t pushed_total() {
+    std::uint64_t n = 0;
+    for (auto& q : queues) n += q->pushed();
+    return n;
+  }
+};
+
+void atfork_prepare();
+void atfork_parent();
+void atfork_child();
+
+state& st() {
+  // Leaked on purpose: trace points in other statics' destructors may still
+  // record after exit() began; shutdown() runs from atexit instead.
+  static state* s = [] {
+    auto* p = new state;
+    std::atexit([] { notifier::shutdown(); });
+    pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+    return p;
+  }();
+  return *s;
+}
+
+void atfork_prepare() { st().mu.lock(); }
+void atfork_parent() { st().mu.unlock(); }
+// The child has no notifier thread, and the inherited collector's
+// connections belong to the parent: abandon both. The child records nothing
+// (events count as dropped) until it installs a collector of its own.
+void atfork_child() {
+  state& s = st();
+  s.worker = nullptr;
+  s.running.store(false);
+  if (s.coll) new std::shared_ptr<collector>(std::move(s.coll));  // never destroyed here
+  s.coll.reset();
+  s.mu.unlock();
+}
+
+// ---- timestamps -----------------------------------------------------------
+
+void format_into(std::int64_t unix_us, char* out) {
+  std::int64_t secs = unix_us / 1000000;
+  std::int64_t frac = unix_us % 1000000;
+  if (frac < 0) {
+    frac += 1000000;
+    --secs;
+  }
+  std::time_t t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%06lld", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(frac));
+}
+
+// ---- conversion (notifier thread) ----------------------------------------
+
+notification convert(event& e, const collector* c) {
+  notification n;
+  n.name.reserve(e.name.size() + 6);
+  n.name = e.name;
+  n.name += e.stop ? "-stop" : "-start";
+  n.base_id = e.base.str();
+  n.parent_id = e.parent.str();
+  n.trace_id = e.trace.str();
+  n.timestamp = format_timestamp(e.unix_ns / 1000);
+  if (c) {
+    n.project = c->project();
+    n.service = c->service();
+    n.host = c->host();
+  }
+  if (n.host.empty()) n.host = host_name();
+  if (e.info.is_object()) n.info = std::move(e.info);
+  if (e.db_system) {
+    auto& db = n.info["db"];
+    if (!db.is_object()) db = nlohmann::json::object();
+    if (!e.stop) {
+      db["system"] = e.db_system;
+      db["api"] = e.db_api ? e.db_api : "";
+      if (e.db_namespace) db["namespace"] = *e.db_namespace;
+      if (e.db_statement) db["statement"] = *e.db_statement;
+      if (e.db_attributes && e.db_attributes->is_object()) {
+        for (auto& [k, v] : e.db_attributes->items()) db[k] = v;
+      }
+    } else if (e.db_rows >= 0) {
+      db["rows"] = e.db_rows;
+    }
+    if (db.empty()) n.info.erase("db");
+  }
+  n.info["host"] = host_name();
+  return n;
+}
+
+// ---- worker ---------------------------------------------------------------
+
+// Writes one batch, retrying while the collector says it is unavailable.
+// Returns once the batch is settled (sent, failed or dropped).
+void deliver(state& s, std::vector<notification>& batch, const std::shared_ptr<collector>& c) {
+  const auto n = static_cast<std::uint64_t>(batch.size());
+  if (!c) {
+    s.dropped.fetch_add(n, std::memory_order_relaxed);
+    return;
+  }
+  auto wait = retry_wait_min;
+  for (;;) {
+    try {
+      c->write(batch);
+      s.sent.fetch_add(n, std::memory_order_relaxed);
+      return;
+    } catch (const collector_unavailable& ex) {
+      notifier::report_error(std::string("osprofiler: collector unavailable, will retry: ") + ex.what());
+    } catch (const std::exception& ex) {
+      s.failed.fetch_add(n, std::memory_order_relaxed);
+      notifier::report_error(std::string("osprofiler: collector failed, ") + std::to_string(n) +
+                             " notifications lost: " + ex.what());
+      return;
+    } catch (...) {
+      s.failed.fetch_add(n, std::memory_order_relaxed);
+      notifier::report_error("osprofiler: collector failed with a non-standard exception");
+      return;
+    }
+    std::unique_lock<std::mutex> lock(s.mu);
+    if (s.stopping.load() || s.coll != c) {
+      // Shutting down, or the collector was replaced: give the batch up.
+      s.failed.fetch_add(n, std::memory_order_relaxed);
+      return;
+    }
+    s.wake_cv.wait_for(lock, wait, [&] { return s.stopping.load() || s.coll != c; });
+    wait = std::min<std::chrono::milliseconds>(wait * 2, retry_wait_max);
+  }
+}
+
+void worker_main(state& s) {
+  std::vector<notification> batch;
+  batch.reserve(batch_limit);
+  auto idle_wait = std::chrono::milliseconds(1);
+  for (;;) {
+    std::shared_ptr<collector> c;
+    std::vector<queue_t*> queues;
+    std::uint64_t flush_req, target;
+    {
+      std::lock_guard<std::mutex> lock(s.mu);
+      c = s.coll;
+      for (auto& q : s.queues) queues.push_back(q.get());
+      flush_req = s.flush_requests;
+      target = s.flush_target;
+    }
+    batch.clear();
+    event e;
+    for (queue_t* q : queues) {
+      while (batch.size() < batch_limit && q->try_pop(e)) {
+        try {
+          batch.push_back(convert(e, c.get()));
+        } catch (...) {
+          s.failed.fetch_add(1, std::memory_order_relaxed);
+          std::lock_guard<std::mutex> lock(s.mu);
+          ++s.processed;
+        }
+        e = event{};
+      }
+    }
+
+    if (!batch.empty()) {
+      deliver(s, batch, c);
+      std::lock_guard<std::mutex> lock(s.mu);
+      s.processed += batch.size();
+      s.done_cv.notify_all();
+      idle_wait = std::chrono::milliseconds(1);
+      continue;
+    }
+
+    // Queues empty: finish a pending flush, then sleep.
+    std::unique_lock<std::mutex> lock(s.mu);
+    if (flush_req > s.flushes_done && s.processed >= target) {
+      lock.unlock();
+      if (c) {
+        try {
+          c->flush();
+        } catch (const std::exception& ex) {
+          notifier::report_error(std::string("osprofiler: collector flush failed: ") + ex.what());
+        } catch (...) {
+        }
+      }
+      lock.lock();
+      s.flushes_done = flush_req;
+      s.done_cv.notify_all();
+    }
+    if (s.stopping.load()) break;
+    s.sleeping.store(true, std::memory_order_relaxed);
+    const bool busy = s.flush_requests > s.flushes_done;
+    s.wake_cv.wait_for(lock, busy ? std::chrono::milliseconds(0) + std::chrono::microseconds(100) : idle_wait);
+    s.sleeping.store(false, std::memory_order_relaxed);
+    idle_wait = std::min<std::chrono::milliseconds>(idle_wait * 2, idle_wait_max);
+  }
+}
+
+void ensure_worker(state& s) {
+  if (s.running.load(std::memory_order_acquire)) return;
+  std::lock_guard<std::mutex> lock(s.mu);
+  if (s.running.load() || s.stopped.load()) return;
+  try {
+    s.worker = new std::thread([&s] { worker_main(s); });
+    s.running.store(true, std::memory_order_release);
+  } catch (...) {
+    // No thread: events stay queued (and are dropped once it is full).
+  }
+}
+
+void wake(state& s) {
+  std::lock_guard<std::mutex> lock(s.mu);
+  s.wake_cv.notify_one();
+}
+
+}  // namespace
+
+// ---- public: notification, collector, connection strings -----------------
+
+nlohmann::json notification::to_json() const {
+  nlohmann::json j = {{"name", name}, {"base_id", base_id}, {"trace_id", trace_id}, {"parent_id", parent_id},
+                      {"timestamp", timestamp}};
+  j["info"] = info.is_object() ? info : nlohmann::json::object();
+  if (!project.empty()) j["project"] = project;
+  if (!service.empty()) j["service"] = service;
+  return j;
+}
+
+notification notification::from_json(const nlohmann::json& j) {
+  if (!j.is_object()) throw std::invalid_argument("notification is not a JSON object");
+  notification n;
+  auto text = [&](const char* key, std::string& out, bool required) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) {
+      if (required) throw std::invalid_argument(std::string("notification has no '") + key + "'");
+      return;
+    }
+    if (!it->is_string()) throw std::invalid_argument(std::string("notification key '") + key + "' is not a string");
+    out = it->get<std::string>();
+  };
+  text("name", n.name, true);
+  text("base_id", n.base_id, true);
+  text("trace_id", n.trace_id, true);
+  text("parent_id", n.parent_id, true);
+  text("timestamp", n.timestamp, true);
+  text("project", n.project, false);
+  text("service", n.service, false);
+  auto info = j.find("info");
+  if (info != j.end() && info->is_object()) {
+    n.info = *info;
+    auto host = info->find("host");
+    if (host != info->end() && host->is_string()) n.host = host->get<std::string>();
+  }
+  return n;
+}
+
+void collector::set_identity(std::string project, std::string service, std::string host) {
+  project_ = std::move(project);
+  service_ = std::move(service);
+  host_ = std::move(host);
+}
+
+connection_string connection_string::parse(const std::string& text) {
+  const auto sep = text.find("://");
+  if (sep == std::string::npos || sep == 0) {
+    throw std::invalid_argument("connection string '" + text.substr(0, 200) +
+                                "' has no scheme: expected <scheme>://..., e.g. sqlite:///traces.db");
+  }
+  connection_string cs;
+  cs.text = text;
+  cs.rest = text.substr(sep + 3);
+  for (char ch : text.substr(0, sep)) {
+    const char c = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '.' || c == '-';
+    if (!ok) {
+      throw std::invalid_argument("connection string '" + text.substr(0, 200) +
+                                  "' has an invalid scheme: letters, digits, '+', '.', '-' expected before '://'");
+    }
+    cs.scheme += c;
+  }
+  return cs;
+}
+
+std::string default_connection_string() {
+  if (const char* home = std::getenv("OSPROFILER_HOME"); home && *home) {
+    return std::string("sqlite:///") + home + "/traces.db";
+  }
+  if (const char* home = std::getenv("HOME"); home && *home) {
+    return std::string("sqlite:///") + home + "/.osprofiler/traces.db";
+  }
+  return "sqlite:///.osprofiler/traces.db";
+}
+
+const std::string& host_name() {
+  static const std::string name = [] {
+    char buf[256] = {0};
+    if (gethostname(buf, sizeof buf - 1) != 0) return std::string("localhost");
+    return std::string(buf);
+  }();
+  return name;
+}
+
+std::string format_timestamp(std::int64_t unix_us) {
+  char buf[64];
+  format_into(unix_us, buf);
+  return std::string(buf, 26);
+}
+
+std::optional<std::int64_t> parse_timestamp(std::string_view t) noexcept {
+  // YYYY-MM-DDTHH:MM:SS[.f{1,6}]
+  auto digits = [&](std::size_t pos, std::size_t n, int& out) {
+    if (pos + n > t.size()) return false;
+    out = 0;
+    for (std::size_t i = pos; i < pos + n; ++i) {
+      if (t[i] < '0' || t[i] > '9') return false;
+      out = out * 10 + (t[i] - '0');
+    }
+    return true;
+  };
+  int y, mo, d, h, mi, s;
+  if (t.size() < 19 || !digits(0, 4, y) || t[4] != '-' || !digits(5, 2, mo) || t[7] != '-' || !digits(8, 2, d) ||
+      t[10] != 'T' || !digits(11, 2, h) || t[13] != ':' || !digits(14, 2, mi) || t[16] != ':' ||
+      !digits(17, 2, s)) {
+    return std::nullopt;
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 61) return std::nullopt;
+  std::int64_t frac = 0;
+  if (t.size() > 19) {
+    const std::size_t n = t.size() - 20;
+    if (t[19] != '.' || n < 1 || n > 6) return std::nullopt;
+    int f;
+    if (!digits(20, n, f)) return std::nullopt;
+    frac = f;
+    for (std::size_t i = n; i < 6; ++i) frac *= 10;
+  }
+  // Days from civil (Howard Hinnant's algorithm).
+  const int yy = y - (mo <= 2);
+  const int era = (yy >= 0 ? yy : yy - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(yy - era * 400);
+  const unsigned doy = (153 * static_cast<unsigned>(mo + (mo > 2 ? -3 : 9)) + 2) / 5 + static_cast<unsigned>(d) - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const std::int64_t days = static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(doe) - 719468;
+  return ((days * 24 + h) * 60 + mi) * 60 * 1000000LL + static_cast<std::int64_t>(s) * 1000000LL + frac;
+}
+
+std::string dump_json(const nlohmann::json& j, int indent) {
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// ---- the calling thread's side -------------------------------------------
+
+namespace detail {
+void record(event&& e) noexcept {
+  state& s = st();
+  auto drop = [&s] {
+    s.dropped_at_push.fetch_add(1, std::memory_order_relaxed);
+    s.dropped.fetch_add(1, std::memory_order_relaxed);
+  };
+  if (s.stopped.load(std::memory_order_relaxed)) return drop();
+  ensure_worker(s);
+  queue_t* q = s.current.load(std::memory_order_acquire);
+  if (!q->try_push(std::move(e))) {
+    if (s.policy.load(std::memory_order_relaxed) == overflow_policy::drop || !s.running.load()) {
+      drop();
+      if (s.sleeping.load(std::memory_order_relaxed)) wake(s);
+      return;
+    }
+    // Block: wait for the worker to make room.
+    do {
+      wake(s);
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+      if (s.stopped.load()) return drop();
+      q = s.current.load(std::memory_order_acquire);
+    } while (!q->try_push(std::move(e)));
+  }
+  // A full-ish queue must not wait for the worker's idle timer.
+  if (s.sleeping.load(std::memory_order_relaxed) && q->pushed() - q->popped() >= q->capacity() / 4) wake(s);
+}
+}  // namespace detail
+
+// ---- public: notifier -----------------------------------------------------
+
+namespace notifier {
+namespace {
+std::mutex g_registry_mu;
+std::map<std::string, factory>& registry() {
+  static std::map<std::string, factory> r;
+  return r;
+}
+}  // namespace
+
+void register_scheme(const std::string& scheme, factory make) {
+  std::lock_guard<std::mutex> lock(g_registry_mu);
+  registry()[scheme] = std::move(make);
+}
+
+std::vector<std::string> known_schemes() {
+  std::lock_guard<std::mutex> lock(g_registry_mu);
+  std::vector<std::string> names{"file"};
+  for (auto& [k, v] : registry()) {
+    if (k != "file") names.push_back(k);
+  }
+  return names;
+}
+
+std::shared_ptr<collector> create(const std::string& text, const collector_args& args) {
+  const auto cs = connection_string::parse(text);
+  factory make;
+  {
+    std::lock_guard<std::mutex> lock(g_registry_mu);
+    auto it = registry().find(cs.scheme);
+    if (it != registry().end()) make = it->second;
+  }
+  if (!make && cs.scheme == "file") make = detail::make_file_store;
+  if (!make) {
+    std::string known;
+    for (auto& k : known_schemes()) known += (known.empty() ? "" : ", ") + k + "://";
+    throw std::invalid_argument("unknown scheme '" + cs.scheme + "' in connection string '" +
+                                cs.text.substr(0, 200) + "'; known schemes: " + known);
+  }
+  auto c = make(cs, args);
+  if (!c) throw std::runtime_error("no collector for connection string '" + cs.text.substr(0, 200) + "'");
+  c->set_identity(args.project, args.service, args.host.empty() ? host_name() : args.host);
+  return c;
+}
+
+void set(std::shared_ptr<collector> c) {
+  state& s = st();
+  std::shared_ptr<collector> old;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    old = std::move(s.coll);
+    s.coll = std::move(c);
+    s.wake_cv.notify_all();
+  }
+  // `old` is released here, outside the lock; the worker may still hold its
+  // own reference until its current batch is settled.
+}
+
+void set(std::function<void(const nlohmann::json&)> sink) {
+  set(sink ? std::make_shared<callable_collector>(std::move(sink)) : std::shared_ptr<collector>{});
+}
+
+std::shared_ptr<collector> get() {
+  state& s = st();
+  std::lock_guard<std::mutex> lock(s.mu);
+  return s.coll;
+}
+
+void configure_queue(std::size_t capacity, overflow_policy policy) {
+  state& s = st();
+  s.policy.store(policy);
+  capacity = std::max<std::size_t>(capacity, 2);
+  std::lock_guard<std::mutex> lock(s.mu);
+  if (s.current.load()->capacity() == queue_t(capacity).capacity()) return;
+  s.queues.push_back(std::make_unique<queue_t>(capacity));
+  s.current.store(s.queues.back().get(), std::memory_order_release);
+}
+
+bool flush(std::chrono::milliseconds timeout) noexcept {
+  try {
+    state& s = st();
+    const auto deadline = clock::now() + timeout;
+    std::unique_lock<std::mutex> lock(s.mu);
+    if (!s.running.load()) return s.pushed_total() == s.processed;
+    const std::uint64_t target = s.pushed_total();
+    s.flush_target = std::max(s.flush_target, target);
+    const std::uint64_t my_request = ++s.flush_requests;
+    s.wake_cv.notify_all();
+    return s.done_cv.wait_until(lock, deadline,
+                                [&] { return s.processed >= target && s.flushes_done >= my_request; });
+  } catch (...) {
+    return false;
+  }
+}
+
+counters stats() noexcept {
+  state& s = st();
+  counters c;
+  c.dropped = s.dropped.load();
+  c.sent = s.sent.load();
+  c.failed = s.failed.load();
+  std::lock_guard<std::mutex> lock(s.mu);
+  c.recorded = s.pushed_total() + s.dropped_at_push.load();
+  return c;
+}
+
+void set_error_handler(std::function<void(const std::string&)> handler) {
+  state& s = st();
+  std::lock_guard<std::mutex> lock(s.err_mu);
+  s.err_handler = std::move(handler);
+}
+
+void report_error(const std::string& message) noexcept {
+  try {
+    state& s = st();
+    std::lock_guard<std::mutex> lock(s.err_mu);
+    const auto now = clock::now();
+    if (now - s.err_window >= std::chrono::seconds(1)) {
+      if (s.err_suppressed > 0) {
+        const std::string summary =
+            "osprofiler: " + std::to_string(s.err_suppressed) + " more errors suppressed in the last second";
+        if (s.err_handler) s.err_handler(summary); else std::fprintf(stderr, "%s\n", summary.c_str());
+      }
+      s.err_window = now;
+      s.err_in_window = 0;
+      s.err_suppressed = 0;
+    }
+    if (++s.err_in_window > 5) {
+      ++s.err_suppressed;
+      return;
+    }
+    if (s.err_handler) {
+      s.err_handler(message);
+    } else {
+      std::fprintf(stderr, "%s\n", message.c_str());
+    }
+  } catch (...) {
+  }
+}
+
+void shutdown() noexcept {
+  state& s = st();
+  if (s.stopped.exchange(true)) return;
+  flush(shutdown_timeout);
+  std::thread* worker = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    s.stopping.store(true);
+    s.wake_cv.notify_all();
+    worker = s.worker;
+    s.worker = nullptr;
+  }
+  if (worker && worker->joinable()) worker->join();
+  delete worker;
+  s.running.store(false);
+  std::shared_ptr<collector> c;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    c = std::move(s.coll);
+  }
+  if (c) {
+    try {
+      c->flush();
+    } catch (...) {
+    }
+  }
+}
+
+}  // namespace notifier
+}  // namespace osprofiler

@@ -1,0 +1,199 @@
+#include "osprofiler/profiler.h"
+
+#include <cxxabi.h>
+
+#include <chrono>
+#include <typeinfo>
+
+#include "event.h"
+#include "osprofiler/notifier.h"
+
+namespace osprofiler {
+
+namespace detail {
+thread_local profiler* t_profiler = nullptr;
+
+std::int64_t now_unix_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void push_point(profiler& p, const uuid& id, const std::string& name) { detail_access::push(p, id, name); }
+bool pop_point(profiler& p, event& e) { return detail_access::pop(p, e.trace, e.parent, e.name); }
+}  // namespace detail
+
+namespace {
+// Owns the profiler made by init(); t_profiler may point elsewhere while a
+// resume scope is active.
+thread_local std::unique_ptr<profiler> t_owned;
+}  // namespace
+
+profiler::profiler(std::string hmac_key, uuid base_id, uuid parent_id) : hmac_key_(std::move(hmac_key)) {
+  stack_.reserve(16);
+  names_.reserve(16);
+  stack_.push_back(base_id);
+  stack_.push_back(parent_id);
+}
+
+void profiler::start(std::string_view name, nlohmann::json info) noexcept {
+  try {
+    detail::event e;
+    e.base = stack_.front();
+    e.parent = stack_.back();
+    e.trace = uuid::generate();
+    e.unix_ns = detail::now_unix_ns();
+    e.name.assign(name.data(), name.size());
+    if (info.is_object()) e.info = std::move(info);
+    stack_.push_back(e.trace);
+    names_.emplace_back(e.name);
+    detail::record(std::move(e));
+  } catch (...) {
+    notifier::report_error("osprofiler: out of memory while starting trace point");
+  }
+}
+
+void profiler::stop(nlohmann::json info) noexcept {
+  detail::event e;
+  e.stop = true;
+  e.base = stack_.front();
+  if (!detail::pop_point(*this, e)) return;
+  e.unix_ns = detail::now_unix_ns();
+  if (info.is_object()) e.info = std::move(info);
+  detail::record(std::move(e));
+}
+
+profiler* init(std::string hmac_key, std::string_view base_id, std::string_view parent_id) noexcept {
+  if (detail::t_profiler) return detail::t_profiler;
+  try {
+    uuid base = uuid::generate();
+    if (!base_id.empty()) {
+      auto parsed = uuid::parse(base_id);
+      if (!parsed) {
+        notifier::report_error("osprofiler: init() refused base_id '" + std::string(base_id.substr(0, 64)) +
+                               "': not a UUID");
+        return nullptr;
+      }
+      base = *parsed;
+    }
+    uuid parent = base;
+    if (!parent_id.empty()) {
+      auto parsed = uuid::parse(parent_id);
+      if (!parsed) {
+        notifier::report_error("osprofiler: init() refused parent_id '" + std::string(parent_id.substr(0, 64)) +
+                               "': not a UUID");
+        return nullptr;
+      }
+      parent = *parsed;
+    }
+    t_owned = std::make_unique<profiler>(std::move(hmac_key), base, parent);
+    detail::t_profiler = t_owned.get();
+    return detail::t_profiler;
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+void clean() noexcept {
+  detail::t_profiler = nullptr;
+  t_owned.reset();
+}
+
+void start(std::string_view name, nlohmann::json info) noexcept {
+  if (!active()) return;
+  detail::t_profiler->start(name, std::move(info));
+}
+
+void stop(nlohmann::json info) noexcept {
+  if (!active()) return;
+  detail::t_profiler->stop(std::move(info));
+}
+
+std::string exception_type_name(const std::exception_ptr& e) {
+  const std::type_info* type = nullptr;
+  try {
+    if (e) std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    type = &typeid(ex);
+  } catch (...) {
+    type = abi::__cxa_current_exception_type();
+  }
+  if (!type) return "unknown";
+  int status = 0;
+  char* demangled = abi::__cxa_demangle(type->name(), nullptr, nullptr, &status);
+  std::string name = (status == 0 && demangled) ? demangled : type->name();
+  std::free(demangled);
+  return name;
+}
+
+nlohmann::json error_info(const std::exception_ptr& e) {
+  std::string message;
+  try {
+    if (e) std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    message = ex.what();
+  } catch (...) {
+    message = "non-standard exception";
+  }
+  return {{"etype", exception_type_name(e)}, {"message", std::move(message)}};
+}
+
+trace::trace(std::string_view name, nlohmann::json info) noexcept {
+  if (!active()) return;
+  owner_ = detail::t_profiler;
+  owner_->start(name, std::move(info));
+  depth_ = owner_->depth();
+  uncaught_ = std::uncaught_exceptions();
+}
+
+void trace::set_stop_info(nlohmann::json info) noexcept {
+  if (!owner_ || !info.is_object()) return;
+  if (!stop_info_.is_object()) stop_info_ = nlohmann::json::object();
+  try {
+    stop_info_.update(info);
+  } catch (...) {
+  }
+}
+
+void trace::fail(const std::exception_ptr& e) noexcept {
+  if (!owner_) return;
+  try {
+    set_stop_info(error_info(e));
+  } catch (...) {
+  }
+}
+
+trace::~trace() {
+  // Stop only our own point: the profiler may have been cleaned or replaced,
+  // or points above ours left open.
+  if (!owner_ || detail::t_profiler != owner_ || owner_->depth() != depth_) return;
+  if (std::uncaught_exceptions() > uncaught_ && !stop_info_.contains("etype")) {
+    set_stop_info({{"etype", "unknown"}, {"message", "scope left by an exception"}});
+  }
+  owner_->stop(std::move(stop_info_));
+}
+
+position capture() {
+  if (!active()) return {};
+  const profiler* p = detail::t_profiler;
+  return {p->hmac_key(), p->base(), p->current()};
+}
+
+resume::resume(const position& p) noexcept : previous_(detail::t_profiler), previous_owned_(t_owned.get()) {
+  if (!p) return;
+  try {
+    mine_ = std::make_unique<profiler>(p.hmac_key, p.base, p.point);
+    detail::t_profiler = mine_.get();
+  } catch (...) {
+    mine_.reset();
+  }
+}
+
+resume::~resume() {
+  if (!mine_) return;
+  // clean() inside the scope may have destroyed the thread's own profiler.
+  const bool previous_gone = previous_ == previous_owned_ && t_owned.get() != previous_;
+  detail::t_profiler = previous_gone ? nullptr : previous_;
+}
+
+}  // namespace osprofiler
