@@ -167,9 +167,7 @@ TEST_P(conformance, params_only_with_trace_sql_params) {
     ctx->close();
     ASSERT_EQ(rows.size(), 1u);
     auto all = t.scope.collect();
-    EXPECT_EQ(everything(all).find("987654", everything(all).find("INSERT") == std::string::npos ? 0 : 0),
-              std::string::npos)
-        << "a bind value left the process";
+    EXPECT_EQ(everything(all).find("987654"), std::string::npos) << "a bind value left the process";
   }
   {
     options o;
