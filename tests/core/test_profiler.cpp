@@ -1,0 +1,202 @@
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <stdexcept>
+#include <thread>
+
+#include "osprofiler/profiler.h"
+#include "osprofiler/traced.h"
+#include "test_support.h"
+
+namespace op = osprofiler;
+using op::testing::tracing_scope;
+
+namespace {
+struct cleanup {
+  ~cleanup() { op::clean(); }
+};
+}  // namespace
+
+TEST(profiler, init_builds_the_osprofiler_stack) {
+  cleanup c;
+  const std::string base = "11111111-1111-1111-1111-111111111111";
+  const std::string parent = "22222222-2222-2222-2222-222222222222";
+  auto* p = op::init("key", base, parent);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(op::get(), p);
+  EXPECT_EQ(p->base_id(), base);
+  EXPECT_EQ(p->parent_id(), base);  // stack [base, parent]: stack[-2] is base
+  EXPECT_EQ(p->id(), parent);
+  EXPECT_EQ(p->hmac_key(), "key");
+  EXPECT_EQ(op::init("other"), p) << "init keeps the thread's existing profiler";
+  op::clean();
+  EXPECT_EQ(op::get(), nullptr);
+}
+
+TEST(profiler, init_without_ids_starts_a_new_trace_rooted_at_base) {
+  cleanup c;
+  auto* p = op::init("");
+  ASSERT_NE(p, nullptr);
+  EXPECT_TRUE(op::is_uuid_like(p->base_id()));
+  EXPECT_EQ(p->id(), p->base_id());
+}
+
+TEST(profiler, init_refuses_ids_that_are_not_uuids) {
+  cleanup c;
+  std::vector<std::string> errors;
+  op::notifier::set_error_handler([&](const std::string& m) { errors.push_back(m); });
+  EXPECT_EQ(op::init("k", "not-a-uuid"), nullptr);
+  EXPECT_EQ(op::get(), nullptr);
+  EXPECT_EQ(op::init("k", "11111111-1111-1111-1111-111111111111", "zz"), nullptr);
+  op::notifier::set_error_handler(nullptr);
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_NE(errors[0].find("not-a-uuid"), std::string::npos);
+}
+
+TEST(profiler, notifications_follow_the_spec) {
+  tracing_scope scope;
+  auto* p = op::init("key");
+  const std::string base = p->base_id();
+  op::start("wsgi", {{"request", {{"path", "/v2/servers"}}}});
+  const std::string wsgi_id = p->id();
+  op::start("db", {{"db", {{"statement", "SELECT 1"}}}});
+  const std::string db_id = p->id();
+  op::stop({{"db", {{"rows", 1}}}});
+  op::stop();
+  auto all = scope.collect();
+  ASSERT_EQ(all.size(), 4u);
+
+  const std::regex ts("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{6}$");
+  EXPECT_EQ(all[0].name, "wsgi-start");
+  EXPECT_EQ(all[0].parent_id, base);
+  EXPECT_EQ(all[0].trace_id, wsgi_id);
+  EXPECT_EQ(all[1].name, "db-start");
+  EXPECT_EQ(all[1].parent_id, wsgi_id);
+  EXPECT_EQ(all[1].trace_id, db_id);
+  EXPECT_EQ(all[1].info["db"]["statement"], "SELECT 1");
+  EXPECT_EQ(all[2].name, "db-stop");
+  EXPECT_EQ(all[2].trace_id, db_id);
+  EXPECT_EQ(all[2].parent_id, wsgi_id);
+  EXPECT_EQ(all[2].info["db"]["rows"], 1);
+  EXPECT_EQ(all[3].name, "wsgi-stop");
+  for (const auto& n : all) {
+    EXPECT_EQ(n.base_id, base);
+    EXPECT_TRUE(std::regex_match(n.timestamp, ts)) << n.timestamp;
+    EXPECT_EQ(n.info["host"], op::host_name());
+    const auto j = n.to_json();
+    for (const char* key : {"name", "base_id", "trace_id", "parent_id", "timestamp", "info"}) {
+      EXPECT_TRUE(j.contains(key)) << key;
+    }
+  }
+  EXPECT_LE(all[0].timestamp, all[3].timestamp);
+}
+
+TEST(profiler, disabled_or_absent_profiler_records_nothing) {
+  auto sink = std::make_shared<op::testing::memory_collector>();
+  op::notifier::set(sink);
+  op::set_options(op::options{});  // disabled
+  op::init("k");
+  op::start("a");
+  op::stop();
+  { op::trace t("b"); }
+  op::clean();
+  op::set_enabled(true);
+  op::start("c");  // no profiler on the thread
+  op::stop();
+  { op::trace t("d"); }
+  op::set_enabled(false);
+  op::notifier::flush();
+  op::notifier::set(std::shared_ptr<op::collector>{});
+  EXPECT_TRUE(sink->take().empty());
+}
+
+TEST(profiler, trace_records_unwinding_and_fail) {
+  tracing_scope scope;
+  op::init("k");
+  try {
+    op::trace t("rpc");
+    throw std::runtime_error("boom");
+  } catch (const std::runtime_error&) {
+  }
+  {
+    op::trace t("rpc2");
+    t.fail(std::make_exception_ptr(std::invalid_argument("bad arg")));
+  }
+  auto all = scope.collect();
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all[1].info["etype"], "unknown");
+  EXPECT_EQ(all[3].info["etype"], "std::invalid_argument");
+  EXPECT_EQ(all[3].info["message"], "bad arg");
+}
+
+TEST(profiler, traced_records_exceptions_and_rethrows_them_unchanged) {
+  tracing_scope scope;
+  op::init("k");
+  struct custom_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+  };
+  EXPECT_THROW(op::traced("rpc", [] { throw custom_error("no quota"); }), custom_error);
+  auto all = scope.collect();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_NE(all[1].info["etype"].get<std::string>().find("custom_error"), std::string::npos);
+  EXPECT_EQ(all[1].info["message"], "no quota");
+}
+
+TEST(profiler, traced_hides_args_and_result_unless_asked) {
+  tracing_scope scope;
+  op::init("k");
+  auto add = [](int a, int b) { return a + b; };
+  EXPECT_EQ(op::traced("calc", add, 2, 3), 5);
+  op::trace_options shown{"calc"};
+  shown.hide_args = false;
+  shown.hide_result = false;
+  shown.function = "add";
+  EXPECT_EQ(op::traced(shown, add, 20, 22), 42);
+  auto all = scope.collect();
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_FALSE(all[0].info["function"].contains("args"));
+  EXPECT_FALSE(all[1].info.contains("function"));
+  EXPECT_EQ(all[2].info["function"]["name"], "add");
+  EXPECT_EQ(all[2].info["function"]["args"], nlohmann::json::array({"20", "22"}));
+  EXPECT_EQ(all[3].info["function"]["result"], "42");
+}
+
+TEST(profiler, stop_without_start_and_clean_mid_trace_are_harmless) {
+  tracing_scope scope;
+  op::init("k");
+  op::stop();  // nothing open
+  {
+    op::trace outer("outer");
+    op::trace inner("inner");
+    op::clean();  // abandon the trace; the scopes must not touch a dead profiler
+  }
+  EXPECT_EQ(op::get(), nullptr);
+  auto all = scope.collect();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].name, "outer-start");
+  EXPECT_EQ(all[1].name, "inner-start");
+}
+
+TEST(profiler, capture_and_resume_continue_a_tree_on_another_thread) {
+  tracing_scope scope;
+  auto* p = op::init("k");
+  op::trace request("wsgi");
+  const std::string request_id = p->id();
+  const op::position here = op::capture();
+  ASSERT_TRUE(here);
+  std::thread worker([&] {
+    EXPECT_EQ(op::get(), nullptr);
+    {
+      op::resume r(here);
+      op::trace t("task");
+    }
+    EXPECT_EQ(op::get(), nullptr);
+  });
+  worker.join();
+  op::clean();
+  auto all = scope.collect();
+  ASSERT_GE(all.size(), 3u);
+  EXPECT_EQ(all[1].name, "task-start");
+  EXPECT_EQ(all[1].parent_id, request_id);
+  EXPECT_EQ(all[1].base_id, all[0].base_id);
+}
