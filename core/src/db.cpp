@@ -56,7 +56,11 @@ void call::begin(const endpoint& ep, const char* api, const shared_text& stateme
 }
 
 call::call(call&& other) noexcept
-    : owner_(other.owner_), depth_(other.depth_), rows_(other.rows_), stop_info_(std::move(other.stop_info_)) {
+    : owner_(other.owner_),
+      depth_(other.depth_),
+      rows_(other.rows_),
+      stop_info_(std::move(other.stop_info_)),
+      parked_(std::move(other.parked_)) {
   other.owner_ = nullptr;
 }
 
@@ -67,6 +71,7 @@ call& call::operator=(call&& other) noexcept {
     depth_ = other.depth_;
     rows_ = other.rows_;
     stop_info_ = std::move(other.stop_info_);
+    parked_ = std::move(other.parked_);
     other.owner_ = nullptr;
   }
   return *this;
@@ -92,7 +97,47 @@ void call::fail(std::string etype, std::string message, nlohmann::json db_fields
   }
 }
 
+void call::end_here() noexcept {
+  if (!owner_) return;
+  const std::int64_t now = detail::now_unix_ns();
+  if (parked_) {
+    parked_->end_ns = now;
+    return;
+  }
+  profiler* p = owner_;
+  if (detail::t_profiler != p || p->depth() != depth_) return;
+  try {
+    auto pk = std::make_unique<parked>();
+    detail::event e;
+    pk->base = p->base();
+    if (!detail::pop_point(*p, e)) return;
+    pk->parent = e.parent;
+    pk->trace = e.trace;
+    pk->name = std::move(e.name);
+    pk->end_ns = now;
+    parked_ = std::move(pk);
+  } catch (...) {
+  }
+}
+
 void call::finish() noexcept {
+  if (parked_) {
+    // Already off the stack: the stop needs no profiler, only the saved ids.
+    std::unique_ptr<parked> pk = std::move(parked_);
+    owner_ = nullptr;
+    detail::event e;
+    e.stop = true;
+    e.base = pk->base;
+    e.parent = pk->parent;
+    e.trace = pk->trace;
+    e.name = std::move(pk->name);
+    e.unix_ns = pk->end_ns;
+    e.db_rows = rows_;
+    e.db_system = "";
+    if (stop_info_.is_object()) e.info = std::move(stop_info_);
+    detail::record(std::move(e));
+    return;
+  }
   profiler* p = owner_;
   owner_ = nullptr;
   // Stop only our own point (see trace::~trace).

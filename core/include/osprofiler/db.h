@@ -72,6 +72,14 @@ class call {
   void fail(std::string etype, std::string message, nlohmann::json db_fields = nullptr) noexcept;
   // Sends the stop notification now (idempotent).
   void finish() noexcept;
+  // Ends the point here without sending its stop yet, for calls whose work
+  // goes on in steps with user code in between (a statement's fetch loop):
+  // records now as the point's end and takes the point off the calling
+  // thread's trace stack, so points started afterwards are its siblings,
+  // never its children. Calling it again moves the end forward. finish()
+  // (from any thread) then sends the stop carrying the last end recorded.
+  // Does nothing unless the point is the current one on the calling thread.
+  void end_here() noexcept;
 
   // Deferred start, for callers that add params: construct with
   // call(deferred{}), then begin(ep, api, statement, params).
@@ -81,10 +89,17 @@ class call {
              nlohmann::json params = nullptr) noexcept;
 
  private:
+  // A point taken off the stack by end_here(), waiting for finish().
+  struct parked {
+    uuid base, parent, trace;
+    std::string name;
+    std::int64_t end_ns = 0;
+  };
   profiler* owner_ = nullptr;
   std::size_t depth_ = 0;
   std::int64_t rows_ = -1;
   nlohmann::json stop_info_;
+  std::unique_ptr<parked> parked_;
 };
 
 }  // namespace osprofiler::db
