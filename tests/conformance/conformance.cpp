@@ -254,7 +254,7 @@ TEST_P(conformance, points_nest_under_the_application_and_the_transaction) {
   EXPECT_EQ(tx[0].parent_id, request_id);
   std::map<std::string, std::string> parent_by_api;
   for (const auto& n : all) {
-    if (is_start(n)) parent_by_api[api_of(n) + ":" + n.info["db"].value("statement", "")] = n.parent_id;
+    if (is_start(n) && !api_of(n).empty()) parent_by_api[api_of(n) + ":" + n.info["db"].value("statement", "")] = n.parent_id;
   }
   auto inserts = starts(all, "execute");
   bool insert_in_tx = false;
