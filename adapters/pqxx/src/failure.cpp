@@ -1,0 +1,125 @@
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "osprofiler/options.h"
+#include "osprofiler/pqxx/detail.h"
+#include "osprofiler/profiler.h"
+
+namespace osprofiler::pqxx::detail {
+namespace {
+
+// The field a line of a libpq error message starts, or "" for a line that
+// continues the previous field ("ERROR:  ...", "DETAIL:  ...", "LINE 3: ...").
+std::string_view field_of(std::string_view line) {
+  static constexpr std::string_view fields[] = {"ERROR:",   "FATAL:", "PANIC:",   "WARNING:",  "NOTICE:",
+                                                "DETAIL:",  "HINT:",  "QUERY:",   "CONTEXT:",  "STATEMENT:",
+                                                "LOCATION:"};
+  for (std::string_view f : fields) {
+    if (line.substr(0, f.size()) == f) return f;
+  }
+  if (line.substr(0, 5) == "LINE ") {
+    std::size_t i = 5;
+    while (i < line.size() && line[i] >= '0' && line[i] <= '9') ++i;
+    if (i > 5 && i < line.size() && line[i] == ':') return "LINE";
+  }
+  return {};
+}
+
+bool keeps(std::string_view field, bool keep_sql, bool keep_params) {
+  if (field == "DETAIL:") return keep_params;
+  if (field == "LINE" || field == "QUERY:" || field == "STATEMENT:") return keep_sql;
+  if (field == "CONTEXT:") return keep_sql && keep_params;  // may quote SQL or a row's values
+  return true;
+}
+
+}  // namespace
+
+std::string scrub_message(std::string_view message, std::string_view query, bool keep_sql, bool keep_params) {
+  std::string out;
+  out.reserve(message.size());
+  bool keeping = true;
+  std::size_t pos = 0;
+  while (pos < message.size()) {
+    std::size_t eol = message.find('\n', pos);
+    if (eol == std::string_view::npos) eol = message.size();
+    const std::string_view line = message.substr(pos, eol - pos);
+    const std::string_view field = field_of(line);
+    if (!field.empty()) keeping = keeps(field, keep_sql, keep_params);
+    if (keeping) {
+      out.append(line);
+      out.push_back('\n');
+    }
+    pos = eol + 1;
+  }
+  if (!keep_sql && query.size() >= 4) {  // libpqxx may quote the whole statement
+    for (std::size_t at = out.find(query); at != std::string::npos; at = out.find(query, at)) {
+      out.replace(at, query.size(), "<statement>");
+      at += 11;
+    }
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ' || out.back() == '\r' || out.back() == '\t')) {
+    out.pop_back();
+  }
+  return out;
+}
+
+failure current_failure() noexcept {
+  failure f;
+  try {
+    const std::exception_ptr e = std::current_exception();
+    f.etype = exception_type_name(e);
+    std::string message, query, sqlstate;
+    try {
+      std::rethrow_exception(e);
+    } catch (const ::pqxx::sql_error& ex) {
+      message = ex.what();
+      query = ex.query();
+      sqlstate = ex.sqlstate();
+#if PQXX_VERSION_MAJOR < 7
+    // libpqxx 6 derives these from pqxx::failure, without the SQLSTATE it
+    // picked them by; each stands for exactly one code.
+    } catch (const ::pqxx::serialization_failure& ex) {
+      message = ex.what();
+      sqlstate = "40001";
+    } catch (const ::pqxx::statement_completion_unknown& ex) {
+      message = ex.what();
+      sqlstate = "40003";
+    } catch (const ::pqxx::deadlock_detected& ex) {
+      message = ex.what();
+      sqlstate = "40P01";
+#endif
+    } catch (const std::exception& ex) {
+      message = ex.what();
+    } catch (...) {
+      message = "non-standard exception";
+    }
+    f.message = scrub_message(message, query, trace_sql(), trace_sql_params());
+    if (!sqlstate.empty()) f.db = {{"sqlstate", sqlstate}};
+  } catch (...) {  // out of memory: record what was gathered
+  }
+  return f;
+}
+
+void apply(db::call& c, const failure& f) noexcept {
+  if (!c.recording() || f.etype.empty()) return;
+  try {
+    c.fail(f.etype, f.message, f.db);
+  } catch (...) {
+  }
+}
+
+void count_rows(db::call& c, const ::pqxx::result& r) noexcept {
+  try {
+    if (r.columns() > 0) {
+      c.rows(static_cast<std::int64_t>(r.size()));
+      return;
+    }
+    // A command: libpqxx 6 keeps the command tag private, so a command
+    // without a count (DDL) reports 0, as affected_rows() does.
+    c.rows(static_cast<std::int64_t>(r.affected_rows()));
+  } catch (...) {
+  }
+}
+
+}  // namespace osprofiler::pqxx::detail
