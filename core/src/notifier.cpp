@@ -561,6 +561,10 @@ void set_error_handler(std::function<void(const std::string&)> handler) {
   state& s = st();
   std::lock_guard<std::mutex> lock(s.err_mu);
   s.err_handler = std::move(handler);
+  // A new handler starts with a fresh rate-limit window.
+  s.err_window = clock::time_point{};
+  s.err_in_window = 0;
+  s.err_suppressed = 0;
 }
 
 void report_error(const std::string& message) noexcept {

@@ -91,26 +91,57 @@ nlohmann::json build_report(const std::vector<notification>& notifications) {
     s["duration"] = s["duration"].get<std::int64_t>() + (nd->finish_ms - nd->start_ms);
   }
 
-  // Link children to parents. A parent chain that loops back (corrupt data)
-  // would never reach a root: such nodes become roots themselves.
-  std::vector<node*> roots;
+  // Link children to parents in linear time. Corrupt data may hold parent
+  // cycles (x -> y -> x, or a node its own parent): their members become
+  // roots. Nodes deeper than max_depth become roots too (and are counted),
+  // because JSON writers recurse once per level.
+  constexpr std::size_t max_depth = 1000;
+  enum : char { unknown, visiting, attached, root };
+  std::unordered_map<const node*, char> state;
+  std::unordered_map<const node*, std::size_t> depth;
+  auto parent_of = [&](const node* nd) -> node* {
+    auto it = nodes.find(nd->parent_id);
+    return it == nodes.end() || &it->second == nd ? nullptr : &it->second;
+  };
+  std::size_t flattened = 0;
+  std::vector<node*> path;
   for (node* nd : order) {
-    auto parent = nodes.find(nd->parent_id);
-    bool attach = parent != nodes.end() && &parent->second != nd;
-    if (attach) {
-      std::unordered_set<const node*> seen{nd};
-      for (const node* p = &parent->second;;) {
-        if (!seen.insert(p).second) {
-          attach = false;
-          break;
-        }
-        auto up = nodes.find(p->parent_id);
-        if (up == nodes.end() || &up->second == p) break;
-        p = &up->second;
+    path.clear();
+    node* cur = nd;
+    while (cur && (state[cur] == unknown)) {
+      state[cur] = visiting;
+      path.push_back(cur);
+      cur = parent_of(cur);
+    }
+    if (cur && state[cur] == visiting) {
+      // cur is on this path: everything from it onwards is a cycle.
+      auto it = std::find(path.begin(), path.end(), cur);
+      for (auto c = it; c != path.end(); ++c) {
+        state[*c] = root;
+        depth[*c] = 0;
+      }
+      path.erase(it, path.end());
+    }
+    // Resolve the rest top-down: each hangs under its (now resolved) parent.
+    for (auto c = path.rbegin(); c != path.rend(); ++c) {
+      node* parent = parent_of(*c);
+      if (!parent) {
+        state[*c] = root;
+        depth[*c] = 0;
+      } else if (depth[parent] + 1 >= max_depth) {
+        state[*c] = root;
+        depth[*c] = 0;
+        ++flattened;
+      } else {
+        state[*c] = attached;
+        depth[*c] = depth[parent] + 1;
       }
     }
-    if (attach) {
-      parent->second.children.push_back(nd);
+  }
+  std::vector<node*> roots;
+  for (node* nd : order) {
+    if (state[nd] == attached) {
+      parent_of(nd)->children.push_back(nd);
     } else {
       roots.push_back(nd);
     }
@@ -152,6 +183,7 @@ nlohmann::json build_report(const std::vector<notification>& notifications) {
   total["finished"] = first ? nlohmann::json(msec(*last)) : nlohmann::json();
   total["last_trace_started"] = last_started ? nlohmann::json(msec(*last_started)) : nlohmann::json();
   if (skipped) total["skipped"] = skipped;
+  if (flattened) total["flattened"] = flattened;
   return {{"info", std::move(total)}, {"children", std::move(children)}, {"stats", std::move(stats)}};
 }
 

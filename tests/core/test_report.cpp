@@ -108,4 +108,6 @@ TEST(report, very_deep_traces_do_not_overflow_the_stack) {
   json r;
   ASSERT_NO_THROW(r = op::build_report(ns));
   EXPECT_EQ(r["stats"]["p"]["count"], 200000);
+  EXPECT_GT(r["info"]["flattened"].get<int>(), 0) << "nodes deeper than the cap become roots";
+  EXPECT_NO_THROW(r.dump()) << "and the report can be written without deep recursion";
 }
