@@ -1,0 +1,58 @@
+#include "executions.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "osprofiler/profiler.h"
+
+namespace osprofiler::sqlite::detail {
+namespace {
+
+struct entry {
+  void* owner;
+  const profiler* prof;
+  std::size_t depth;
+  settle_fn settle;
+};
+
+// Short: a handful of nested runs at most.
+thread_local std::vector<entry> t_open;
+
+}  // namespace
+
+void enlist(void* owner, std::size_t depth, settle_fn settle) noexcept {
+  try {
+    t_open.push_back({owner, osprofiler::get(), depth, settle});
+  } catch (...) {
+    // Out of memory: the point still ends by itself when it is on top.
+  }
+}
+
+void delist(void* owner) noexcept {
+  for (auto it = t_open.rbegin(); it != t_open.rend(); ++it) {
+    if (it->owner == owner) {
+      t_open.erase(std::next(it).base());
+      return;
+    }
+  }
+}
+
+void settle_above(std::size_t depth) noexcept {
+  const profiler* p = osprofiler::get();
+  // Settle callbacks only end points; they never enlist, so indexes hold.
+  for (std::size_t i = t_open.size(); i-- > 0;) {
+    if (i >= t_open.size()) continue;
+    entry e = t_open[i];
+    if (e.prof != p || e.depth <= depth) continue;
+    t_open.erase(t_open.begin() + static_cast<std::ptrdiff_t>(i));
+    e.settle(e.owner);
+  }
+}
+
+void relocate(void* from, void* to) noexcept {
+  for (auto& e : t_open) {
+    if (e.owner == from) e.owner = to;
+  }
+}
+
+}  // namespace osprofiler::sqlite::detail

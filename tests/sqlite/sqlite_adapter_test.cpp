@@ -1,0 +1,538 @@
+// SQLite specifics of the adapter, on real database files and :memory::
+// errors (constraint, busy, locked), multi-statement exec, reuse of a
+// prepared statement, transactions, move semantics, params, nesting.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "osprofiler/profiler.h"
+#include "osprofiler/sqlite/sqlite.h"
+#include "points.h"
+#include "test_support.h"
+
+namespace osprofiler::testing {
+namespace {
+
+using sqlite::connection;
+using sqlite::statement;
+
+struct traced {
+  explicit traced(options o = {}) : scope(o) { init("sqlite-test-key"); }
+  std::vector<point> points() { return pair_points(last = scope.collect()); }
+  tracing_scope scope;
+  std::vector<notification> last;
+};
+
+options with_sql(bool params = false) {
+  options o;
+  o.trace_sql = true;
+  o.trace_sql_params = params;
+  return o;
+}
+
+std::string db_file(const std::string& tag) { return (temp_dir("sqlite-" + tag) / "test.db").string(); }
+
+void expect_all_stopped(const std::vector<point>& ps, const std::vector<notification>& all) {
+  for (const auto& p : ps) EXPECT_TRUE(p.stopped) << "no stop for " << dump_json(p.start.to_json()) << "\n" << dump(all);
+}
+
+TEST(sqlite_adapter, memory_database_namespace_and_handles) {
+  traced t;
+  connection c(":memory:");
+  c.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+  EXPECT_EQ(c.exec("INSERT INTO t (v) VALUES ('a'), ('b')"), 2);
+  ASSERT_NE(c.handle(), nullptr);
+  EXPECT_EQ(sqlite3_changes(c.handle()), 2) << "the raw handle stays usable";
+  statement st = c.prepare("SELECT v FROM t ORDER BY id");
+  ASSERT_NE(st.handle(), nullptr);
+  ASSERT_TRUE(st.step());
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st.handle(), 0))), "a");
+  st.finalize();
+  c.close();
+  auto ps = t.points();
+  ASSERT_FALSE(ps.empty());
+  for (const auto& p : ps) {
+    EXPECT_EQ(p.start.info["db"].value("namespace", ""), ":memory:");
+    EXPECT_EQ(p.start.info["db"].value("system", ""), "sqlite");
+  }
+  EXPECT_EQ(with_api(ps, "prepare").size(), 1u);
+  EXPECT_EQ(with_api(ps, "connect").size(), 1u);
+  EXPECT_EQ(with_api(ps, "close").size(), 1u);
+  expect_all_stopped(ps, t.last);
+}
+
+TEST(sqlite_adapter, open_failure_throws_and_is_recorded) {
+  traced t;
+  try {
+    connection c("/nonexistent-osprofiler-dir/x.db", SQLITE_OPEN_READWRITE);
+    FAIL() << "opened a file in a missing directory";
+  } catch (const sqlite::error& e) {
+    EXPECT_EQ(e.code(), SQLITE_CANTOPEN);
+    EXPECT_STRNE(e.what(), "");
+  }
+  auto ps = with_api(t.points(), "connect");
+  ASSERT_EQ(ps.size(), 1u) << dump(t.last);
+  EXPECT_EQ(ps[0].stop.info.value("etype", ""), "osprofiler::sqlite::error");
+  EXPECT_EQ(ps[0].db_stop().value("code", 0), SQLITE_CANTOPEN);
+  connection c;
+  EXPECT_EQ(c.try_open("/nonexistent-osprofiler-dir/x.db", SQLITE_OPEN_READWRITE), SQLITE_CANTOPEN);
+  EXPECT_FALSE(c.is_open());
+}
+
+TEST(sqlite_adapter, reused_statement_makes_one_point_per_run) {
+  connection c(db_file("reuse"));
+  c.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)");
+  c.exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) "
+         "INSERT INTO t SELECT i, i * 10 FROM n");
+  traced t(with_sql());
+  constexpr int runs = 5000;
+  statement st = c.prepare("SELECT v FROM t WHERE id = ?");
+  std::int64_t sum = 0;
+  for (int i = 0; i < runs; ++i) {
+    st.bind(1, i % 100 + 1);
+    while (st.step()) sum += st.column_int64(0);
+    st.reset();
+  }
+  // Stepping again after SQLITE_DONE without reset() runs it again: a new point.
+  st.bind(1, 1);
+  EXPECT_TRUE(st.step());
+  EXPECT_FALSE(st.step());
+  EXPECT_TRUE(st.step());
+  EXPECT_FALSE(st.step());
+  EXPECT_EQ(sum, 10 * (runs / 100) * (100 * 101 / 2));
+  auto ps = t.points();
+  auto runs_seen = with_api(ps, "execute");
+  ASSERT_EQ(runs_seen.size(), static_cast<std::size_t>(runs + 2));
+  for (const auto& p : runs_seen) {
+    ASSERT_TRUE(p.stopped);
+    ASSERT_EQ(p.rows(), 1);
+    ASSERT_EQ(p.statement(), "SELECT v FROM t WHERE id = ?");
+  }
+  EXPECT_EQ(with_api(ps, "prepare").size(), 1u);
+}
+
+TEST(sqlite_adapter, a_run_ends_at_reset_with_the_rows_stepped_so_far) {
+  connection c(":memory:");
+  c.exec("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1), (2), (3), (4), (5);");
+  traced t;
+  {
+    statement st = c.prepare("SELECT id FROM t");
+    ASSERT_TRUE(st.step());
+    ASSERT_TRUE(st.step());
+    EXPECT_EQ(st.rows(), 2);
+    st.reset();
+    ASSERT_TRUE(st.step());  // a second run, ended by the statement's destruction
+  }
+  auto runs = with_api(t.points(), "execute");
+  ASSERT_EQ(runs.size(), 2u) << dump(t.last);
+  EXPECT_EQ(runs[0].rows(), 2);
+  EXPECT_EQ(runs[1].rows(), 1);
+  EXPECT_TRUE(runs[1].stopped);
+}
+
+TEST(sqlite_adapter, exec_makes_one_point_per_statement_of_a_script) {
+  connection c(db_file("script"));
+  traced t(with_sql());
+  const std::int64_t changed = c.exec(
+      "CREATE TABLE s (id INTEGER PRIMARY KEY, v TEXT);\n"
+      "-- a comment between statements\n"
+      "INSERT INTO s (v) VALUES ('a'), ('b'), ('c');\n"
+      "BEGIN; UPDATE s SET v = 'z' WHERE id > 1; COMMIT;\n"
+      "SELECT * FROM s;  ");
+  EXPECT_EQ(changed, 2) << "sqlite3_changes after the last DML";
+  auto ps = t.points();
+  auto runs = with_api(ps, "execute");
+  ASSERT_EQ(runs.size(), 4u) << dump(t.last);
+  EXPECT_EQ(runs[0].statement(), "CREATE TABLE s (id INTEGER PRIMARY KEY, v TEXT);");
+  EXPECT_NE(runs[1].statement().find("INSERT INTO s (v) VALUES ('a'), ('b'), ('c');"), std::string::npos);
+  EXPECT_EQ(runs[1].rows(), 3);
+  EXPECT_EQ(runs[2].rows(), 2);
+  EXPECT_EQ(runs[3].rows(), 3);
+  auto tx = with_api(ps, "transaction");
+  ASSERT_EQ(tx.size(), 1u) << dump(t.last);
+  EXPECT_EQ(with_api(ps, "begin").at(0).start.parent_id, tx[0].start.trace_id);
+  EXPECT_EQ(runs[2].start.parent_id, tx[0].start.trace_id);
+  EXPECT_EQ(with_api(ps, "commit").at(0).start.parent_id, tx[0].start.trace_id);
+  EXPECT_EQ(runs[3].start.parent_id, tx[0].start.parent_id) << "after COMMIT, back at the top";
+  expect_all_stopped(ps, t.last);
+}
+
+TEST(sqlite_adapter, exec_stops_at_the_first_failure) {
+  connection c(":memory:");
+  traced t(with_sql());
+  try {
+    c.exec("CREATE TABLE f (id INTEGER PRIMARY KEY); INSERT INTO f VALUES (1); INSERT INTO f VALUES (1); "
+           "INSERT INTO f VALUES (2);");
+    FAIL() << "no error";
+  } catch (const sqlite::error& e) {
+    EXPECT_EQ(e.code(), SQLITE_CONSTRAINT);
+    EXPECT_EQ(e.extended_code(), SQLITE_CONSTRAINT_PRIMARYKEY);
+    EXPECT_EQ(e.statement(), "INSERT INTO f VALUES (1);");
+  }
+  auto runs = with_api(t.points(), "execute");
+  ASSERT_EQ(runs.size(), 3u) << dump(t.last);
+  EXPECT_EQ(runs[2].stop.info.value("etype", ""), "osprofiler::sqlite::error");
+  statement count = c.prepare("SELECT count(*) FROM f");
+  ASSERT_TRUE(count.step());
+  EXPECT_EQ(count.column_int(0), 1);
+  count.finalize();
+
+  // A syntax error: nothing could be prepared, the rest of the script is the point.
+  EXPECT_THROW(c.exec("SELEC 1"), sqlite::error);
+  EXPECT_EQ(c.try_exec("SELEC 1; SELECT 2"), SQLITE_ERROR);
+  auto failed = with_api(t.points(), "execute");
+  ASSERT_EQ(failed.size(), 3u) << dump(t.last);
+  EXPECT_EQ(failed[2].statement(), "SELEC 1; SELECT 2");
+  EXPECT_EQ(failed[2].db_stop().value("code", 0), SQLITE_ERROR);
+  EXPECT_EQ(failed[2].start.parent_id, failed[2].start.base_id);
+}
+
+TEST(sqlite_adapter, constraint_violations_carry_codes_and_statement_only_with_trace_sql) {
+  connection c(db_file("constraint"));
+  c.exec("CREATE TABLE u (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)");
+  c.exec("INSERT INTO u VALUES (1, 'x')");
+  {
+    traced t;  // trace_sql off: no text in the exception either
+    statement st = c.prepare("INSERT INTO u VALUES (2, 'x')");
+    try {
+      st.step();
+      FAIL() << "no error";
+    } catch (const sqlite::error& e) {
+      EXPECT_EQ(e.code(), SQLITE_CONSTRAINT);
+      EXPECT_EQ(e.extended_code(), SQLITE_CONSTRAINT_UNIQUE);
+      EXPECT_NE(std::string(e.what()).find("UNIQUE constraint failed: u.name"), std::string::npos) << e.what();
+      EXPECT_EQ(e.statement(), "");
+    }
+    auto runs = with_api(t.points(), "execute");
+    ASSERT_EQ(runs.size(), 1u);
+    EXPECT_EQ(runs[0].stop.info.value("etype", ""), "osprofiler::sqlite::error");
+    EXPECT_NE(runs[0].stop.info.value("message", "").find("UNIQUE constraint failed"), std::string::npos);
+    EXPECT_EQ(runs[0].db_stop().value("code", 0), SQLITE_CONSTRAINT);
+    EXPECT_EQ(runs[0].db_stop().value("extended_code", 0), SQLITE_CONSTRAINT_UNIQUE);
+  }
+  {
+    traced t(with_sql());
+    statement st = c.prepare("INSERT INTO u VALUES (3, NULL)");
+    try {
+      st.step();
+      FAIL() << "no error";
+    } catch (const sqlite::error& e) {
+      EXPECT_EQ(e.extended_code(), SQLITE_CONSTRAINT_NOTNULL);
+      EXPECT_EQ(e.statement(), "INSERT INTO u VALUES (3, NULL)");
+    }
+    // The non-throwing variant returns the code and records the same.
+    st.reset();
+    EXPECT_EQ(st.try_step(), SQLITE_CONSTRAINT);
+    auto runs = with_api(t.points(), "execute");
+    ASSERT_EQ(runs.size(), 2u);
+    for (const auto& r : runs) EXPECT_EQ(r.db_stop().value("extended_code", 0), SQLITE_CONSTRAINT_NOTNULL);
+  }
+}
+
+TEST(sqlite_adapter, busy_when_another_connection_holds_the_write_lock) {
+  const std::string file = db_file("busy");
+  connection writer(file);
+  writer.exec("CREATE TABLE b (id INTEGER PRIMARY KEY)");
+  connection other(file);
+  other.busy_timeout(0);
+  writer.begin(sqlite::transaction_mode::immediate);
+  writer.exec("INSERT INTO b VALUES (1)");
+
+  traced t(with_sql());
+  try {
+    other.exec("INSERT INTO b VALUES (2)");
+    FAIL() << "no SQLITE_BUSY";
+  } catch (const sqlite::error& e) {
+    EXPECT_EQ(e.code(), SQLITE_BUSY);
+    EXPECT_EQ(e.statement(), "INSERT INTO b VALUES (2)");
+  }
+  try {
+    other.begin(sqlite::transaction_mode::immediate);
+    FAIL() << "no SQLITE_BUSY";
+  } catch (const sqlite::error& e) {
+    EXPECT_EQ(e.code(), SQLITE_BUSY);
+    EXPECT_EQ(e.statement(), "BEGIN IMMEDIATE");
+  }
+  EXPECT_FALSE(other.in_transaction());
+  EXPECT_EQ(other.try_exec("INSERT INTO b VALUES (3)"), SQLITE_BUSY);
+  writer.commit();
+  EXPECT_EQ(other.exec("INSERT INTO b VALUES (2)"), 1) << "works once the lock is gone";
+
+  auto ps = t.points();
+  auto failed_runs = with_api(ps, "execute");
+  ASSERT_EQ(failed_runs.size(), 3u) << dump(t.last);
+  EXPECT_EQ(failed_runs[0].db_stop().value("code", 0), SQLITE_BUSY);
+  EXPECT_EQ(failed_runs[1].db_stop().value("code", 0), SQLITE_BUSY);
+  // The failed BEGIN: a transaction point that failed, with its failed begin point.
+  auto tx = with_api(ps, "transaction");
+  ASSERT_EQ(tx.size(), 1u) << dump(t.last);
+  EXPECT_EQ(tx[0].db_stop().value("code", 0), SQLITE_BUSY);
+  auto begins = with_api(ps, "begin");
+  ASSERT_EQ(begins.size(), 1u);
+  EXPECT_EQ(begins[0].start.parent_id, tx[0].start.trace_id);
+  EXPECT_EQ(begins[0].db_stop().value("code", 0), SQLITE_BUSY);
+  expect_all_stopped(ps, t.last);
+}
+
+TEST(sqlite_adapter, locked_by_a_shared_cache_connection) {
+  const std::string uri = "file:locked_test?mode=memory&cache=shared";
+  const int flags = connection::default_flags | SQLITE_OPEN_URI;
+  connection a(uri, flags);
+  connection b(uri, flags);
+  a.exec("CREATE TABLE l (id INTEGER PRIMARY KEY); INSERT INTO l VALUES (1);");
+  a.begin();
+  a.exec("INSERT INTO l VALUES (2)");  // a write lock on table l, held until commit
+  traced t;
+  statement st = b.prepare("SELECT id FROM l");
+  try {
+    st.step();
+    FAIL() << "no SQLITE_LOCKED";
+  } catch (const sqlite::error& e) {
+    EXPECT_EQ(e.code(), SQLITE_LOCKED);
+    EXPECT_EQ(e.extended_code(), SQLITE_LOCKED_SHAREDCACHE);
+  }
+  a.rollback();
+  st.reset();
+  ASSERT_TRUE(st.step());
+  auto runs = with_api(t.points(), "execute");
+  ASSERT_GE(runs.size(), 1u);
+  EXPECT_EQ(runs[0].db_stop().value("code", 0), SQLITE_LOCKED);
+  EXPECT_EQ(runs[0].db_stop().value("extended_code", 0), SQLITE_LOCKED_SHAREDCACHE);
+}
+
+TEST(sqlite_adapter, raii_transaction_rolls_back_unless_committed) {
+  connection c(db_file("raii"));
+  c.exec("CREATE TABLE r (id INTEGER PRIMARY KEY)");
+  traced t;
+  {
+    sqlite::transaction tx(c);
+    c.exec("INSERT INTO r VALUES (1)");
+  }
+  EXPECT_FALSE(c.in_transaction());
+  try {
+    sqlite::transaction tx(c, sqlite::transaction_mode::immediate);
+    c.exec("INSERT INTO r VALUES (2)");
+    c.exec("INSERT INTO r VALUES (2)");  // throws: the transaction rolls back
+    tx.commit();
+  } catch (const sqlite::error& e) {
+    EXPECT_EQ(e.code(), SQLITE_CONSTRAINT);
+  }
+  {
+    sqlite::transaction tx(c, sqlite::transaction_mode::exclusive);
+    c.exec("INSERT INTO r VALUES (3)");
+    tx.commit();
+    EXPECT_FALSE(tx.active());
+    EXPECT_THROW(tx.commit(), sqlite::error);
+  }
+  statement all = c.prepare("SELECT group_concat(id) FROM r");
+  ASSERT_TRUE(all.step());
+  EXPECT_EQ(all.column_string(0), "3");
+  all.finalize();
+
+  auto ps = t.points();
+  auto txs = with_api(ps, "transaction");
+  ASSERT_EQ(txs.size(), 3u) << dump(t.last);
+  auto rollbacks = with_api(ps, "rollback");
+  auto commits = with_api(ps, "commit");
+  ASSERT_EQ(rollbacks.size(), 2u);
+  ASSERT_EQ(commits.size(), 1u);
+  EXPECT_EQ(rollbacks[0].start.parent_id, txs[0].start.trace_id);
+  EXPECT_EQ(rollbacks[1].start.parent_id, txs[1].start.trace_id);
+  EXPECT_EQ(commits[0].start.parent_id, txs[2].start.trace_id);
+  for (const auto& x : txs) EXPECT_EQ(x.start.parent_id, x.start.base_id) << "transactions at the top level";
+  expect_all_stopped(ps, t.last);
+}
+
+TEST(sqlite_adapter, prepared_begin_and_commit_statements_make_the_same_points) {
+  connection c(":memory:");
+  c.exec("CREATE TABLE p (id INTEGER PRIMARY KEY)");
+  traced t;
+  statement begin = c.prepare("begin transaction");
+  statement insert = c.prepare("INSERT INTO p VALUES (1)");
+  statement commit = c.prepare("  END");
+  begin.execute();
+  EXPECT_EQ(insert.execute(), 1);
+  commit.execute();
+  begin.finalize();
+  insert.finalize();
+  commit.finalize();
+  auto ps = t.points();
+  auto tx = with_api(ps, "transaction");
+  ASSERT_EQ(tx.size(), 1u) << dump(t.last);
+  EXPECT_EQ(with_api(ps, "execute").at(0).start.parent_id, tx[0].start.trace_id);
+  EXPECT_EQ(with_api(ps, "commit").at(0).start.parent_id, tx[0].start.trace_id);
+  EXPECT_EQ(with_api(ps, "execute").at(0).rows(), 1);
+}
+
+TEST(sqlite_adapter, close_with_an_open_transaction_ends_its_point) {
+  traced t;
+  {
+    connection c(":memory:");
+    c.exec("CREATE TABLE o (id INTEGER PRIMARY KEY)");
+    c.begin();
+    c.exec("INSERT INTO o VALUES (1)");
+  }
+  auto ps = t.points();
+  ASSERT_EQ(with_api(ps, "transaction").size(), 1u);
+  expect_all_stopped(ps, t.last);
+  EXPECT_EQ(with_api(ps, "close").at(0).start.parent_id, with_api(ps, "close").at(0).start.base_id);
+}
+
+TEST(sqlite_adapter, moving_keeps_the_running_point) {
+  connection c1(":memory:");
+  c1.exec("CREATE TABLE m (id INTEGER PRIMARY KEY); INSERT INTO m VALUES (1), (2), (3);");
+  traced t;
+  connection c2(std::move(c1));
+  EXPECT_FALSE(c1.is_open());
+  ASSERT_TRUE(c2.is_open());
+  statement a = c2.prepare("SELECT id FROM m");
+  ASSERT_TRUE(a.step());
+  statement b(std::move(a));
+  EXPECT_FALSE(a);
+  ASSERT_TRUE(b.step());
+  statement c;
+  c = std::move(b);
+  ASSERT_TRUE(c.step());
+  EXPECT_FALSE(c.step());
+  connection c3;
+  c3 = std::move(c2);
+  EXPECT_EQ(c3.exec("DELETE FROM m"), 3);
+  auto ps = t.points();
+  auto runs = with_api(ps, "execute");
+  ASSERT_EQ(runs.size(), 2u) << dump(t.last);
+  EXPECT_EQ(runs[0].rows(), 3) << "one run across three moves";
+  EXPECT_EQ(runs[1].rows(), 3);
+  expect_all_stopped(ps, t.last);
+}
+
+TEST(sqlite_adapter, statements_run_while_reading_nest_and_out_of_order_ends_settle) {
+  connection c(":memory:");
+  c.exec("CREATE TABLE n (id INTEGER PRIMARY KEY, v INTEGER); INSERT INTO n VALUES (1, 0), (2, 0), (3, 0);");
+  traced t;
+  statement outer = c.prepare("SELECT id FROM n");
+  statement inner = c.prepare("UPDATE n SET v = v + 1 WHERE id = ?");
+  while (outer.step()) {
+    inner.bind(1, outer.column_int64(0));
+    inner.execute();
+  }
+  // Out of order: `lookup` is still running when `outer2` ends.
+  statement outer2 = c.prepare("SELECT id FROM n");
+  statement lookup = c.prepare("SELECT v FROM n");
+  ASSERT_TRUE(outer2.step());
+  ASSERT_TRUE(lookup.step());
+  outer2.reset();
+  ASSERT_TRUE(lookup.step());
+  lookup.reset();
+  auto ps = t.points();
+  auto runs = with_api(ps, "execute");
+  ASSERT_EQ(runs.size(), 6u) << dump(t.last);
+  for (int i = 1; i <= 3; ++i) {
+    EXPECT_EQ(runs[i].start.parent_id, runs[0].start.trace_id) << "updates run inside the select's run";
+    EXPECT_EQ(runs[i].rows(), 1);
+  }
+  EXPECT_EQ(runs[0].rows(), 3);
+  EXPECT_EQ(runs[5].start.parent_id, runs[4].start.trace_id);
+  EXPECT_EQ(runs[5].rows(), 1) << "ended when its parent ended";
+  expect_all_stopped(ps, t.last);
+  const auto* p = get();
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->depth(), 0u) << "nothing left open on the profiler";
+}
+
+TEST(sqlite_adapter, params_by_position_and_by_name_only_with_the_switch) {
+  connection c(":memory:");
+  c.exec("CREATE TABLE q (id INTEGER PRIMARY KEY, name TEXT, score REAL, data BLOB)");
+  {
+    traced t(with_sql(true));
+    statement ins = c.prepare("INSERT INTO q VALUES (?, ?, ?, ?)");
+    const unsigned char blob[3] = {1, 2, 3};
+    ins.bind(1, 7).bind(2, std::string("seven")).bind(3, 0.5).bind_blob(4, blob, sizeof blob);
+    ins.execute();
+    statement sel = c.prepare("SELECT id FROM q WHERE name = :name AND id = @id");
+    sel.bind(":name", "seven").bind("@id", 7LL);
+    ASSERT_TRUE(sel.step());
+    sel.reset();
+    sel.clear_bindings();
+    sel.bind(":name", nullptr);
+    EXPECT_FALSE(sel.step());
+    EXPECT_THROW(sel.bind(":missing", 1), sqlite::error);
+    auto runs = with_api(t.points(), "execute");
+    ASSERT_EQ(runs.size(), 3u) << dump(t.last);
+    EXPECT_EQ(runs[0].start.info["db"]["params"], nlohmann::json::parse(R"([7, "seven", 0.5, "<blob 3 bytes>"])"));
+    EXPECT_EQ(runs[1].start.info["db"]["params"], nlohmann::json::parse(R"({":name": "seven", "@id": 7})"));
+    EXPECT_EQ(runs[2].start.info["db"]["params"], nlohmann::json::parse(R"({":name": null})"));
+  }
+  {
+    traced t(with_sql(false));
+    statement sel = c.prepare("SELECT id FROM q WHERE name = ?");
+    sel.bind(1, "seven");
+    ASSERT_TRUE(sel.step());
+    auto runs = with_api(t.points(), "execute");
+    EXPECT_EQ(dump(t.last).find("seven\""), std::string::npos) << dump(t.last);
+  }
+}
+
+TEST(sqlite_adapter, point_name_is_per_connection) {
+  traced t;
+  connection c(":memory:", connection::default_flags, nullptr, "sqlite-main");
+  c.exec("SELECT 1");
+  c.set_point_name("renamed");
+  c.exec("SELECT 2");
+  c.close();
+  auto ps = t.points();
+  ASSERT_EQ(ps.size(), 4u) << dump(t.last);
+  EXPECT_EQ(ps[0].start.name, "sqlite-main-start");
+  EXPECT_EQ(ps[1].start.name, "sqlite-main-start");
+  EXPECT_EQ(ps[2].start.name, "renamed-start");
+  EXPECT_EQ(ps[3].stop.name, "renamed-stop");
+}
+
+TEST(sqlite_adapter, statements_on_other_threads_record_on_their_own_profiler) {
+  const std::string file = db_file("threads");
+  { connection(file).exec("CREATE TABLE th (id INTEGER PRIMARY KEY, v INTEGER)"); }
+  traced t;
+  auto pos = capture();
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 4; ++k) {
+    threads.emplace_back([&, k] {
+      resume r(pos);
+      connection c(file);
+      c.busy_timeout(5000);
+      statement ins = c.prepare("INSERT INTO th (v) VALUES (?)");
+      for (int i = 0; i < 25; ++i) {
+        ins.bind(1, k);
+        ins.execute();
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  auto ps = t.points();
+  EXPECT_EQ(with_api(ps, "execute").size(), 100u);
+  expect_all_stopped(ps, t.last);
+}
+
+TEST(sqlite_adapter, nothing_recorded_and_everything_works_when_disabled) {
+  auto sink = std::make_shared<memory_collector>();
+  notifier::set(sink);
+  init("k");
+  {
+    connection c(":memory:");
+    sqlite::transaction tx(c);
+    c.exec("CREATE TABLE d (id INTEGER PRIMARY KEY)");
+    statement st = c.prepare("INSERT INTO d VALUES (?)");
+    for (int i = 0; i < 10; ++i) {
+      st.bind(1, i);
+      EXPECT_EQ(st.execute(), 1);
+    }
+    tx.commit();
+  }
+  clean();
+  notifier::flush();
+  notifier::set(std::shared_ptr<collector>{});
+  EXPECT_TRUE(sink->take().empty());
+}
+
+}  // namespace
+}  // namespace osprofiler::testing
