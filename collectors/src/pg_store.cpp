@@ -1,0 +1,391 @@
+// postgresql:// store: table `data` exactly as Python OSProfiler's sqlalchemy
+// driver makes it, written with libpq directly (never through our traced
+// adapters). One connection per store object, guarded by a mutex; the
+// notifier thread writes, a reader may read at the same time.
+#include <arpa/inet.h>
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <set>
+
+#include "rows.h"
+
+namespace osprofiler::detail {
+namespace {
+
+// What SQLAlchemy's create_all() makes for Python's table (checked against
+// it in tests/stores): serial primary key data_pkey, ix_data_<column> indexes.
+// The advisory lock serialises creation by several processes at once.
+constexpr const char* schema_sql =
+    "BEGIN;"
+    "SELECT pg_advisory_xact_lock(7306283527746651000);"
+    "CREATE TABLE IF NOT EXISTS data ("
+    " id SERIAL NOT NULL, timestamp VARCHAR(26), base_id VARCHAR(255), parent_id VARCHAR(255),"
+    " trace_id VARCHAR(255), project VARCHAR(255), host VARCHAR(255), service VARCHAR(255),"
+    " name VARCHAR(255), data JSON, PRIMARY KEY (id));"
+    "CREATE INDEX IF NOT EXISTS ix_data_timestamp ON data (timestamp);"
+    "CREATE INDEX IF NOT EXISTS ix_data_base_id ON data (base_id);"
+    "CREATE INDEX IF NOT EXISTS ix_data_parent_id ON data (parent_id);"
+    "CREATE INDEX IF NOT EXISTS ix_data_trace_id ON data (trace_id);"
+    "CREATE INDEX IF NOT EXISTS ix_data_project ON data (project);"
+    "CREATE INDEX IF NOT EXISTS ix_data_host ON data (host);"
+    "CREATE INDEX IF NOT EXISTS ix_data_service ON data (service);"
+    "CREATE INDEX IF NOT EXISTS ix_data_name ON data (name);"
+    "COMMIT;";
+
+constexpr const char* columns = "timestamp, base_id, parent_id, trace_id, project, host, service, name, data";
+constexpr int column_count = 9;
+// `data #>> '{}'` unwraps Python's JSON string on the server (and gives the
+// text of an object as is), so the client parses each payload once.
+constexpr const char* select_columns =
+    "SELECT id, timestamp, base_id, parent_id, trace_id, project, host, service, name, data #>> '{}' FROM data";
+// Rows per multi-row INSERT (9 parameters each; libpq allows 65535).
+constexpr std::size_t insert_rows = 1000;
+
+struct result_deleter {
+  void operator()(PGresult* r) const noexcept { PQclear(r); }
+};
+using result = std::unique_ptr<PGresult, result_deleter>;
+
+void put16(std::string& b, std::int16_t v) {
+  const std::uint16_t n = htons(static_cast<std::uint16_t>(v));
+  b.append(reinterpret_cast<const char*>(&n), 2);
+}
+void put32(std::string& b, std::int32_t v) {
+  const std::uint32_t n = htonl(static_cast<std::uint32_t>(v));
+  b.append(reinterpret_cast<const char*>(&n), 4);
+}
+void put_field(std::string& b, std::string_view v, bool null_if_empty) {
+  if (null_if_empty && v.empty()) return put32(b, -1);
+  put32(b, static_cast<std::int32_t>(v.size()));
+  b.append(v.data(), v.size());
+}
+
+// SQLSTATE classes after which the same batch may succeed later.
+bool transient(const char* sqlstate) {
+  if (!sqlstate) return true;  // no server answer: connection trouble
+  const std::string s(sqlstate);
+  return s.rfind("08", 0) == 0 || s.rfind("57P", 0) == 0 || s.rfind("53", 0) == 0 || s == "40001" ||
+         s == "40P01" || s == "42P01" /* table dropped: recreated on reconnect */;
+}
+
+class pg_store final : public store {
+ public:
+  pg_store(const connection_string& cs, pg_batch_method method) : uri_(cs.text), name_(redact(cs.text)), method_(method) {
+    // postgresql+psycopg2:// (SQLAlchemy's spelling) is postgresql:// to libpq.
+    const auto plus = uri_.find('+');
+    if (plus != std::string::npos && plus < uri_.find("://")) uri_.erase(plus, uri_.find("://") - plus);
+    char* err = nullptr;
+    PQconninfoOption* opts = PQconninfoParse(uri_.c_str(), &err);
+    if (!opts) {
+      std::string why = err ? err : "malformed";
+      PQfreemem(err);
+      while (!why.empty() && why.back() == '\n') why.pop_back();
+      throw std::invalid_argument("connection string '" + name_ + "' is not a valid PostgreSQL URI: " + why);
+    }
+    PQconninfoFree(opts);
+    // Connect now and make the table, as Python's driver does; a server that
+    // is down (or a user who may not create tables) is not an error here: the
+    // notifier retries writes, reads say why they fail.
+    std::lock_guard<std::mutex> lock(mu_);
+    try {
+      connect();
+      ensure_table();
+    } catch (const std::exception&) {
+    }
+  }
+
+  ~pg_store() override {
+    if (conn_) PQfinish(conn_);
+  }
+
+  void write(const std::vector<notification>& batch) override {
+    if (batch.empty()) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    connect();
+    if (method_ == pg_batch_method::copy) {
+      write_copy(batch);
+    } else {
+      for (std::size_t i = 0; i < batch.size(); i += insert_rows) {
+        write_insert(batch, i, std::min(batch.size(), i + insert_rows));
+      }
+    }
+  }
+
+  std::vector<notification> load(const std::string& base_id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    read_ready();
+    std::vector<notification> out;
+    if (!has_table_) return out;
+    const std::string sql = std::string(select_columns) + " WHERE base_id = $1 ORDER BY id";
+    const char* params[] = {base_id.c_str()};
+    result r(PQexecParams(conn_, sql.c_str(), 1, nullptr, params, nullptr, nullptr, 0));
+    check_read(r.get(), "read trace " + base_id);
+    const int rows = PQntuples(r.get());
+    out.reserve(static_cast<std::size_t>(rows));
+    skipped_rows skipped(name_);
+    for (int i = 0; i < rows; ++i) {
+      stored_row sr = row(r.get(), i);
+      try {
+        out.push_back(decode_row(sr));
+      } catch (const std::exception& ex) {
+        skipped.add(sr.id, ex.what());
+      }
+    }
+    return out;
+  }
+
+  std::vector<trace_summary> list_traces() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return list_locked();
+  }
+
+  std::vector<trace_summary> list_error_traces() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    read_ready();
+    if (!has_table_) return {};
+    // The text filter is a cheap pre-selection; decoding decides.
+    const std::string sql =
+        std::string(select_columns) + " WHERE name LIKE '%stop' AND strpos(data::text, 'etype') > 0";
+    result r(PQexec(conn_, sql.c_str()));
+    check_read(r.get(), "list error traces");
+    std::set<std::string> failed;
+    for (int i = 0, n = PQntuples(r.get()); i < n; ++i) {
+      stored_row sr = row(r.get(), i);
+      if (!sr.base_id) continue;
+      try {
+        if (decode_row(sr).info.contains("etype")) failed.insert(sr.base_id);
+      } catch (const std::exception&) {
+        // load() reports corrupt rows; a listing just leaves them out.
+      }
+    }
+    std::vector<trace_summary> out;
+    for (auto& t : list_locked()) {
+      if (failed.count(t.base_id)) out.push_back(std::move(t));
+    }
+    return out;
+  }
+
+ private:
+  // Connects (again) when needed and makes the table if it is missing.
+  // Throws collector_unavailable when the server cannot be reached.
+  void connect() {
+    if (conn_ && PQstatus(conn_) == CONNECTION_OK) return;
+    if (conn_) PQfinish(conn_);
+    // Defaults first: the URI's own parameters override them.
+    const char* keys[] = {"connect_timeout", "application_name", "client_encoding", "dbname", nullptr};
+    const char* values[] = {"10", "osprofiler-collector", "UTF8", uri_.c_str(), nullptr};
+    conn_ = PQconnectdbParams(keys, values, 1);
+    if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
+      const std::string why = conn_ ? message(conn_) : "out of memory";
+      if (conn_) PQfinish(conn_);
+      conn_ = nullptr;
+      throw collector_unavailable("trace store '" + name_ + "': cannot connect: " + why);
+    }
+    has_table_ = false;
+    probe_table();
+  }
+
+  void probe_table() {
+    result t(PQexec(conn_, "SELECT to_regclass('data') IS NOT NULL"));
+    has_table_ = PQresultStatus(t.get()) == PGRES_TUPLES_OK && PQntuples(t.get()) == 1 &&
+                 std::strcmp(PQgetvalue(t.get(), 0, 0), "t") == 0;
+  }
+
+  void ensure_table() {
+    if (has_table_) return;
+    result r(PQexec(conn_, schema_sql));
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+      const std::string why = message(conn_);
+      fail(PQresultErrorField(r.get(), PG_DIAG_SQLSTATE), "create table data: " + why);
+    }
+    has_table_ = true;
+  }
+
+  void write_copy(const std::vector<notification>& batch) {
+    ensure_table();
+    buffer_.assign("PGCOPY\n\377\r\n\0", 11);
+    put32(buffer_, 0);  // flags
+    put32(buffer_, 0);  // header extension length
+    row_values v;
+    std::string scratch[8];
+    for (const auto& n : batch) {
+      encode_row(n, v, scratch);
+      put16(buffer_, column_count);
+      put_field(buffer_, v.timestamp, false);
+      put_field(buffer_, v.base_id, false);
+      put_field(buffer_, v.parent_id, false);
+      put_field(buffer_, v.trace_id, false);
+      put_field(buffer_, v.project, true);
+      put_field(buffer_, v.host, true);
+      put_field(buffer_, v.service, true);
+      put_field(buffer_, v.name, false);
+      put_field(buffer_, v.data, false);
+    }
+    put16(buffer_, -1);
+    const std::string sql = std::string("COPY data (") + columns + ") FROM STDIN (FORMAT binary)";
+    result start(PQexec(conn_, sql.c_str()));
+    if (PQresultStatus(start.get()) != PGRES_COPY_IN) {
+      fail(PQresultErrorField(start.get(), PG_DIAG_SQLSTATE), "start COPY: " + message(conn_));
+    }
+    const bool sent = PQputCopyData(conn_, buffer_.data(), static_cast<int>(buffer_.size())) == 1 &&
+                      PQputCopyEnd(conn_, nullptr) == 1;
+    // Drain every result so the connection is usable afterwards.
+    std::string error;
+    const char* state = nullptr;
+    std::string state_text;
+    bool ok = sent;
+    while (PGresult* raw = PQgetResult(conn_)) {
+      result r(raw);
+      if (PQresultStatus(raw) != PGRES_COMMAND_OK) {
+        ok = false;
+        if (error.empty()) {
+          error = message(conn_);
+          if (const char* s = PQresultErrorField(raw, PG_DIAG_SQLSTATE)) state_text = s;
+        }
+      }
+      if (PQstatus(conn_) == CONNECTION_BAD) break;
+    }
+    if (!state_text.empty()) state = state_text.c_str();
+    if (!ok) fail(state, "COPY " + std::to_string(batch.size()) + " notifications: " + (error.empty() ? message(conn_) : error));
+  }
+
+  void write_insert(const std::vector<notification>& batch, std::size_t from, std::size_t to) {
+    ensure_table();
+    const std::size_t rows = to - from;
+    std::string sql = std::string("INSERT INTO data (") + columns + ") VALUES ";
+    for (std::size_t i = 0; i < rows; ++i) {
+      sql += i ? ",(" : "(";
+      for (int c = 0; c < column_count; ++c) {
+        sql += c ? ",$" : "$";
+        sql += std::to_string(i * column_count + static_cast<std::size_t>(c) + 1);
+      }
+      sql += ')';
+    }
+    std::vector<row_values> values(rows);
+    std::vector<std::array<std::string, 8>> scratch(rows);
+    std::vector<const char*> params;
+    std::vector<int> lengths;
+    params.reserve(rows * column_count);
+    lengths.reserve(rows * column_count);
+    auto add = [&](std::string_view v, bool null_if_empty) {
+      params.push_back(null_if_empty && v.empty() ? nullptr : v.data());
+      lengths.push_back(static_cast<int>(v.size()));
+    };
+    for (std::size_t i = 0; i < rows; ++i) {
+      row_values& v = values[i];
+      encode_row(batch[from + i], v, scratch[i].data());
+      add(v.timestamp, false);
+      add(v.base_id, false);
+      add(v.parent_id, false);
+      add(v.trace_id, false);
+      add(v.project, true);
+      add(v.host, true);
+      add(v.service, true);
+      add(v.name, false);
+      add(v.data, false);
+    }
+    // Binary format for every parameter: the text of varchar and json is its
+    // binary form, and the lengths make embedded bytes safe.
+    std::vector<int> formats(params.size(), 1);
+    result r(PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr, params.data(),
+                          lengths.data(), formats.data(), 0));
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+      fail(PQresultErrorField(r.get(), PG_DIAG_SQLSTATE), "INSERT " + std::to_string(rows) + " notifications: " + message(conn_));
+    }
+  }
+
+  std::vector<trace_summary> list_locked() {
+    read_ready();
+    if (!has_table_) return {};
+    result r(PQexec(conn_,
+                    "SELECT base_id, MIN(timestamp) AS t FROM data WHERE base_id IS NOT NULL"
+                    " GROUP BY base_id ORDER BY t, base_id"));
+    check_read(r.get(), "list traces");
+    std::vector<trace_summary> out;
+    for (int i = 0, n = PQntuples(r.get()); i < n; ++i) {
+      out.push_back({PQgetvalue(r.get(), i, 0), PQgetvalue(r.get(), i, 1)});
+    }
+    return out;
+  }
+
+  // Reads need a connection; failing to get one is an error for the reader.
+  void read_ready() {
+    try {
+      connect();
+    } catch (const collector_unavailable& ex) {
+      throw std::runtime_error(ex.what());
+    }
+    if (!has_table_) probe_table();  // another process may have made it since
+  }
+
+  void check_read(PGresult* r, const std::string& what) {
+    if (PQresultStatus(r) == PGRES_TUPLES_OK) return;
+    const std::string msg = "trace store '" + name_ + "': cannot " + what + ": " + message(conn_);
+    if (PQstatus(conn_) == CONNECTION_BAD) {
+      PQfinish(conn_);
+      conn_ = nullptr;
+    }
+    throw std::runtime_error(msg);
+  }
+
+  // A failed write: retry later when the server or the connection is the
+  // cause, else the batch is lost.
+  [[noreturn]] void fail(const char* sqlstate, const std::string& what) {
+    const std::string msg = "trace store '" + name_ + "': cannot " + what;
+    const bool gone = PQstatus(conn_) == CONNECTION_BAD;
+    if (gone || (sqlstate && std::strcmp(sqlstate, "42P01") == 0)) {
+      PQfinish(conn_);
+      conn_ = nullptr;
+    }
+    if (gone || transient(sqlstate)) throw collector_unavailable(msg);
+    throw std::runtime_error(msg);
+  }
+
+  static std::string message(PGconn* c) {
+    std::string m = c ? PQerrorMessage(c) : "";
+    while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+    for (auto& ch : m) {
+      if (ch == '\n') ch = ' ';
+    }
+    return m;
+  }
+
+  static stored_row row(PGresult* r, int i) {
+    auto value = [&](int c) -> const char* { return PQgetisnull(r, i, c) ? nullptr : PQgetvalue(r, i, c); };
+    stored_row sr;
+    sr.id = std::strtoll(PQgetvalue(r, i, 0), nullptr, 10);
+    sr.timestamp = value(1);
+    sr.base_id = value(2);
+    sr.parent_id = value(3);
+    sr.trace_id = value(4);
+    sr.project = value(5);
+    sr.host = value(6);
+    sr.service = value(7);
+    sr.name = value(8);
+    sr.data_null = PQgetisnull(r, i, 9);
+    sr.data = std::string_view(PQgetvalue(r, i, 9), static_cast<std::size_t>(PQgetlength(r, i, 9)));
+    return sr;
+  }
+
+  std::mutex mu_;
+  std::string uri_;
+  std::string name_;
+  pg_batch_method method_;
+  PGconn* conn_ = nullptr;
+  bool has_table_ = false;
+  std::string buffer_;
+};
+
+}  // namespace
+
+std::shared_ptr<store> make_pg_store(const connection_string& cs, const notifier::collector_args&,
+                                     pg_batch_method method) {
+  return std::make_shared<pg_store>(cs, method);
+}
+
+}  // namespace osprofiler::detail

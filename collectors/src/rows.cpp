@@ -1,0 +1,109 @@
+#include "rows.h"
+
+#include <algorithm>
+
+namespace osprofiler::detail {
+namespace {
+
+constexpr std::size_t varchar_width = 255;  // spec section 3: varchar(255)
+constexpr std::size_t timestamp_width = 26;  // varchar(26)
+
+// `in` as a column value PostgreSQL accepts: valid UTF-8, no NUL, at most
+// `max_chars` characters. Plain short ASCII (the usual case) is returned as is.
+std::string_view clean_column(std::string_view in, std::size_t max_chars, std::string& scratch) {
+  const bool plain = in.size() <= max_chars &&
+                     std::all_of(in.begin(), in.end(), [](char c) { return c > 0 && c < 0x7f; });
+  if (plain) return in;
+  // dump_json replaces invalid bytes with U+FFFD; parsing it back yields
+  // the repaired text.
+  scratch = nlohmann::json::parse(dump_json(nlohmann::json(std::string(in)))).get<std::string>();
+  scratch.erase(std::remove(scratch.begin(), scratch.end(), '\0'), scratch.end());
+  std::size_t chars = 0;
+  for (std::size_t i = 0; i < scratch.size(); ++i) {
+    if ((static_cast<unsigned char>(scratch[i]) & 0xC0) != 0x80 && chars++ == max_chars) {
+      scratch.resize(i);
+      break;
+    }
+  }
+  return scratch;
+}
+
+std::string text(const char* s) { return s ? std::string(s) : std::string(); }
+
+}  // namespace
+
+std::string encode_data(const nlohmann::json& info) {
+  std::string inner = "{\"info\":";
+  inner += dump_json(info.is_object() ? info : nlohmann::json::object());
+  inner += '}';
+  return dump_json(nlohmann::json(std::move(inner)));
+}
+
+void encode_row(const notification& n, row_values& out, std::string scratch[8]) {
+  out.timestamp = clean_column(n.timestamp, timestamp_width, scratch[0]);
+  out.base_id = clean_column(n.base_id, varchar_width, scratch[1]);
+  out.parent_id = clean_column(n.parent_id, varchar_width, scratch[2]);
+  out.trace_id = clean_column(n.trace_id, varchar_width, scratch[3]);
+  out.project = clean_column(n.project, varchar_width, scratch[4]);
+  out.host = clean_column(n.host, varchar_width, scratch[5]);
+  out.service = clean_column(n.service, varchar_width, scratch[6]);
+  out.name = clean_column(n.name, varchar_width, scratch[7]);
+  out.data = encode_data(n.info);
+}
+
+notification decode_row(const stored_row& r) {
+  auto required = [](const char* value, const char* column) {
+    if (!value) throw std::invalid_argument(std::string("column ") + column + " is NULL");
+    return std::string(value);
+  };
+  notification n;
+  n.name = required(r.name, "name");
+  n.trace_id = required(r.trace_id, "trace_id");
+  n.timestamp = required(r.timestamp, "timestamp");
+  n.base_id = text(r.base_id);
+  n.parent_id = text(r.parent_id);
+  n.project = text(r.project);
+  n.service = text(r.service);
+  n.host = text(r.host);
+  if (r.data_null) throw std::invalid_argument("column data is NULL");
+  nlohmann::json payload = nlohmann::json::parse(r.data.begin(), r.data.end(), nullptr, false);
+  if (payload.is_discarded()) throw std::invalid_argument("column data is not JSON");
+  if (payload.is_string()) {
+    // Python's layout: a JSON string holding the JSON of the payload.
+    const auto& inner = payload.get_ref<const std::string&>();
+    payload = nlohmann::json::parse(inner, nullptr, false);
+    if (payload.is_discarded()) throw std::invalid_argument("column data holds a string that is not JSON");
+  }
+  if (!payload.is_object()) throw std::invalid_argument("column data is not a JSON object");
+  auto info = payload.find("info");
+  if (info != payload.end() && info->is_object()) n.info = *info;
+  n.raw = std::move(payload);
+  return n;
+}
+
+void skipped_rows::add(std::int64_t id, const std::string& reason) {
+  if (count_++ == 0) {
+    first_id_ = id;
+    first_reason_ = reason;
+  }
+}
+
+skipped_rows::~skipped_rows() {
+  if (count_ == 0) return;
+  notifier::report_error("trace store '" + store_ + "': skipped " + std::to_string(count_) +
+                         " row(s) of table data that are not notifications; first: id " + std::to_string(first_id_) +
+                         ": " + first_reason_);
+}
+
+std::string sqlite_path(const connection_string& cs) {
+  // SQLAlchemy: sqlite:///rel.db, sqlite:////abs.db; a query string is not a path.
+  std::string rest = cs.rest.substr(0, cs.rest.find('?'));
+  if (rest.empty() || rest[0] != '/' || rest.size() == 1) {
+    throw std::invalid_argument("connection string '" + redact(cs.text) +
+                                "' names no database file: expected sqlite:///relative/path.db or "
+                                "sqlite:////absolute/path.db");
+  }
+  return rest.substr(1);
+}
+
+}  // namespace osprofiler::detail

@@ -1,0 +1,78 @@
+// The row layout shared by the SQL stores (spec section 3): how one
+// notification becomes the columns of table `data` and back. Pure functions,
+// thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "osprofiler/notifier.h"
+#include "osprofiler/store.h"
+
+namespace osprofiler::detail {
+
+// Column values ready to store. Empty project/service mean SQL NULL, as
+// Python's driver stores them when unset.
+struct row_values {
+  std::string_view timestamp, base_id, parent_id, trace_id, project, host, service, name;
+  std::string data;  // the twice-encoded JSON text of {"info": ...}
+};
+
+// Fills `out` for `n`; the views point into `n` or into `scratch` (column
+// values that are not valid UTF-8, hold NUL bytes or exceed the varchar
+// width are cleaned into `scratch`; PostgreSQL would reject the whole batch).
+void encode_row(const notification& n, row_values& out, std::string scratch[8]);
+
+// The `data` column value: a JSON string whose text is the JSON of
+// {"info": info} (Python's sqlalchemy driver stores it so).
+std::string encode_data(const nlohmann::json& info);
+
+// A stored row read back. `data` may be the stored column (a JSON string or
+// object) or its already unwrapped text. Throws std::invalid_argument saying
+// what is wrong with the row.
+struct stored_row {
+  std::int64_t id = 0;
+  const char* timestamp = nullptr;  // nullptr: SQL NULL
+  const char* base_id = nullptr;
+  const char* parent_id = nullptr;
+  const char* trace_id = nullptr;
+  const char* project = nullptr;
+  const char* host = nullptr;
+  const char* service = nullptr;
+  const char* name = nullptr;
+  std::string_view data;
+  bool data_null = false;
+};
+notification decode_row(const stored_row& r);
+
+// Collects the rows a read skipped and reports them once per read through
+// notifier::report_error(), naming the store and the first bad row.
+class skipped_rows {
+ public:
+  explicit skipped_rows(std::string store) : store_(std::move(store)) {}
+  void add(std::int64_t id, const std::string& reason);
+  ~skipped_rows();
+  std::size_t count() const noexcept { return count_; }
+
+ private:
+  std::string store_;
+  std::size_t count_ = 0;
+  std::int64_t first_id_ = 0;
+  std::string first_reason_;
+};
+
+// Turns a SQL path ("sqlite:///x.db" rest "/x.db") into a file path:
+// "/x.db" -> "x.db" (relative), "//x.db" -> "/x.db" (absolute).
+std::string sqlite_path(const connection_string& cs);
+
+std::shared_ptr<store> make_sqlite_store(const connection_string& cs, const notifier::collector_args& args);
+#ifdef OSPROFILER_HAVE_POSTGRESQL
+enum class pg_batch_method { copy, insert };
+std::shared_ptr<store> make_pg_store(const connection_string& cs, const notifier::collector_args& args,
+                                     pg_batch_method method = pg_batch_method::copy);
+#endif
+
+}  // namespace osprofiler::detail

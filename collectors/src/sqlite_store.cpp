@@ -1,0 +1,258 @@
+// sqlite:// store: the embedded default. One connection per store object,
+// guarded by a mutex (the notifier thread writes, a reader may read at the
+// same time). WAL + busy_timeout let several processes write one file.
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "rows.h"
+
+namespace osprofiler::detail {
+namespace {
+
+constexpr int busy_timeout_ms = 10000;
+
+// Same columns as Python's sqlalchemy table (spec section 3). Indexes: only
+// for the queries made here (load by base_id, list by base_id + timestamp).
+constexpr const char* schema_sql =
+    "CREATE TABLE IF NOT EXISTS data ("
+    " id INTEGER NOT NULL PRIMARY KEY,"
+    " timestamp VARCHAR(26), base_id VARCHAR(255), parent_id VARCHAR(255), trace_id VARCHAR(255),"
+    " project VARCHAR(255), host VARCHAR(255), service VARCHAR(255), name VARCHAR(255), data JSON);"
+    "CREATE INDEX IF NOT EXISTS ix_data_base_id_timestamp ON data (base_id, timestamp);";
+
+constexpr const char* insert_sql =
+    "INSERT INTO data (timestamp, base_id, parent_id, trace_id, project, host, service, name, data)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+class stmt {
+ public:
+  stmt() = default;
+  stmt(sqlite3* db, const char* sql, const std::string& where) {
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s_, nullptr) != SQLITE_OK) {
+      throw std::runtime_error("trace store '" + where + "': cannot prepare statement: " + sqlite3_errmsg(db));
+    }
+  }
+  ~stmt() { sqlite3_finalize(s_); }
+  stmt(const stmt&) = delete;
+  stmt& operator=(const stmt&) = delete;
+  stmt(stmt&& o) noexcept : s_(o.s_) { o.s_ = nullptr; }
+  stmt& operator=(stmt&& o) noexcept {
+    std::swap(s_, o.s_);
+    return *this;
+  }
+  sqlite3_stmt* get() const noexcept { return s_; }
+  explicit operator bool() const noexcept { return s_ != nullptr; }
+
+ private:
+  sqlite3_stmt* s_ = nullptr;
+};
+
+const char* col(sqlite3_stmt* s, int i) { return reinterpret_cast<const char*>(sqlite3_column_text(s, i)); }
+
+class sqlite_store final : public store {
+ public:
+  sqlite_store(const connection_string& cs) : name_(redact(cs.text)), path_(sqlite_path(cs)) {
+    std::error_code ec;
+    const auto parent = std::filesystem::path(path_).parent_path();
+    if (!parent.empty()) {
+      std::filesystem::create_directories(parent, ec);
+      if (ec) fail_open("cannot create directory '" + parent.string() + "': " + ec.message());
+    }
+    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+      const std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
+      sqlite3_close_v2(db_);
+      db_ = nullptr;
+      fail_open(why);
+    }
+    sqlite3_extended_result_codes(db_, 1);
+    sqlite3_busy_timeout(db_, busy_timeout_ms);
+    // WAL needs a writable directory; a read-only store still reads without it.
+    sqlite3_exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", nullptr, nullptr, nullptr);
+    char* err = nullptr;
+    if (sqlite3_exec(db_, schema_sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      const std::string why = err ? err : sqlite3_errmsg(db_);
+      sqlite3_free(err);
+      // A read-only file that already has the table is still readable.
+      if (!has_table()) {
+        sqlite3_close_v2(db_);
+        db_ = nullptr;
+        fail_open("cannot create table data: " + why);
+      }
+    }
+  }
+
+  ~sqlite_store() override {
+    insert_ = stmt();
+    sqlite3_close_v2(db_);
+  }
+
+  void write(const std::vector<notification>& batch) override {
+    if (batch.empty()) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!insert_) insert_ = stmt(db_, insert_sql, name_);
+    check(sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), "begin a transaction");
+    try {
+      row_values v;
+      std::string scratch[8];
+      sqlite3_stmt* s = insert_.get();
+      for (const auto& n : batch) {
+        encode_row(n, v, scratch);
+        bind(s, 1, v.timestamp, false);
+        bind(s, 2, v.base_id, false);
+        bind(s, 3, v.parent_id, false);
+        bind(s, 4, v.trace_id, false);
+        bind(s, 5, v.project, true);
+        bind(s, 6, v.host, true);
+        bind(s, 7, v.service, true);
+        bind(s, 8, v.name, false);
+        bind(s, 9, v.data, false);
+        const int rc = sqlite3_step(s);
+        sqlite3_reset(s);
+        check(rc == SQLITE_DONE ? SQLITE_OK : rc, "insert a notification");
+      }
+      check(sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr), "commit");
+    } catch (...) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  }
+
+  std::vector<notification> load(const std::string& base_id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    stmt q(db_,
+           "SELECT id, timestamp, base_id, parent_id, trace_id, project, host, service, name, data"
+           " FROM data WHERE base_id = ? ORDER BY id",
+           name_);
+    sqlite3_bind_text(q.get(), 1, base_id.data(), static_cast<int>(base_id.size()), SQLITE_STATIC);
+    std::vector<notification> out;
+    skipped_rows skipped(name_);
+    int rc;
+    while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
+      sqlite3_stmt* s = q.get();
+      stored_row r;
+      r.id = sqlite3_column_int64(s, 0);
+      r.timestamp = col(s, 1);
+      r.base_id = col(s, 2);
+      r.parent_id = col(s, 3);
+      r.trace_id = col(s, 4);
+      r.project = col(s, 5);
+      r.host = col(s, 6);
+      r.service = col(s, 7);
+      r.name = col(s, 8);
+      r.data_null = sqlite3_column_type(s, 9) == SQLITE_NULL;
+      const char* d = col(s, 9);
+      r.data = d ? std::string_view(d, static_cast<std::size_t>(sqlite3_column_bytes(s, 9))) : std::string_view();
+      try {
+        out.push_back(decode_row(r));
+      } catch (const std::exception& ex) {
+        skipped.add(r.id, ex.what());
+      }
+    }
+    check(rc == SQLITE_DONE ? SQLITE_OK : rc, "read trace " + base_id);
+    return out;
+  }
+
+  std::vector<trace_summary> list_traces() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    stmt q(db_,
+           "SELECT base_id, MIN(timestamp) AS t FROM data WHERE base_id IS NOT NULL"
+           " GROUP BY base_id ORDER BY t, base_id",
+           name_);
+    std::vector<trace_summary> out;
+    int rc;
+    while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
+      const char* t = col(q.get(), 1);
+      out.push_back({col(q.get(), 0), t ? t : ""});
+    }
+    check(rc == SQLITE_DONE ? SQLITE_OK : rc, "list traces");
+    return out;
+  }
+
+  std::vector<trace_summary> list_error_traces() override {
+    std::set<std::string> failed;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      // The text filter is a cheap pre-selection; decoding decides.
+      stmt q(db_,
+             "SELECT id, timestamp, base_id, parent_id, trace_id, project, host, service, name, data FROM data"
+             " WHERE name LIKE '%stop' AND instr(data, 'etype') > 0",
+             name_);
+      int rc;
+      while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
+        sqlite3_stmt* s = q.get();
+        const char* base = col(s, 2);
+        const char* d = col(s, 9);
+        if (!base || !d) continue;
+        stored_row r;
+        r.timestamp = col(s, 1);
+        r.trace_id = col(s, 4);
+        r.name = col(s, 8);
+        r.data = std::string_view(d, static_cast<std::size_t>(sqlite3_column_bytes(s, 9)));
+        try {
+          if (decode_row(r).info.contains("etype")) failed.insert(base);
+        } catch (const std::exception&) {
+          // load() reports corrupt rows; a listing just leaves them out.
+        }
+      }
+      check(rc == SQLITE_DONE ? SQLITE_OK : rc, "list error traces");
+    }
+    std::vector<trace_summary> out;
+    for (auto& t : list_traces()) {
+      if (failed.count(t.base_id)) out.push_back(std::move(t));
+    }
+    return out;
+  }
+
+ private:
+  [[noreturn]] void fail_open(const std::string& why) {
+    throw std::runtime_error("cannot open trace store '" + name_ + "' (file '" + path_ + "'): " + why);
+  }
+
+  bool has_table() {
+    sqlite3_stmt* s = nullptr;
+    bool found = false;
+    if (sqlite3_prepare_v2(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'data'", -1, &s,
+                           nullptr) == SQLITE_OK) {
+      found = sqlite3_step(s) == SQLITE_ROW;
+    }
+    sqlite3_finalize(s);
+    return found;
+  }
+
+  static void bind(sqlite3_stmt* s, int i, std::string_view v, bool null_if_empty) {
+    if (null_if_empty && v.empty()) {
+      sqlite3_bind_null(s, i);
+    } else {
+      sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+    }
+  }
+
+  // Busy/locked after the busy timeout: another process holds the file;
+  // the notifier keeps the batch and retries.
+  void check(int rc, const std::string& what) {
+    if (rc == SQLITE_OK) return;
+    const std::string msg = "trace store '" + name_ + "': cannot " + what + ": " + sqlite3_errmsg(db_);
+    const int primary = rc & 0xff;
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) throw collector_unavailable(msg);
+    throw std::runtime_error(msg);
+  }
+
+  std::mutex mu_;
+  std::string name_;
+  std::string path_;
+  sqlite3* db_ = nullptr;
+  stmt insert_;
+};
+
+}  // namespace
+
+std::shared_ptr<store> make_sqlite_store(const connection_string& cs, const notifier::collector_args&) {
+  return std::make_shared<sqlite_store>(cs);
+}
+
+}  // namespace osprofiler::detail

@@ -1,0 +1,284 @@
+// The sqlite:// store on real files: round trips through the notifier,
+// connection strings, the default store, corrupt rows, error listings,
+// several writer processes on one file.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "osprofiler/profiler.h"
+#include "osprofiler/store.h"
+#include "osprofiler/stores.h"
+#include "store_test_util.h"
+#include "test_support.h"
+
+namespace osprofiler::testing {
+namespace {
+
+std::string uri_for(const std::filesystem::path& p) { return "sqlite:///" + p.string(); }
+
+void exec(const std::filesystem::path& db, const std::string& sql) {
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+  char* err = nullptr;
+  const int rc = sqlite3_exec(h, sql.c_str(), nullptr, nullptr, &err);
+  EXPECT_EQ(rc, SQLITE_OK) << (err ? err : "") << " in " << sql;
+  sqlite3_free(err);
+  sqlite3_close(h);
+}
+
+class SqliteStore : public ::testing::Test {
+ protected:
+  void SetUp() override { register_stores(); }
+  std::filesystem::path dir = temp_dir("sqlite-store");
+};
+
+TEST_F(SqliteStore, RoundTripThroughTheNotifier) {
+  const auto cs = uri_for(dir / "traces.db");
+  ASSERT_EQ(cs.rfind("sqlite:////", 0), 0u);  // absolute form
+  const auto base = record_sample_trace(notifier::create(cs, {"proj", "svc", "host-a"}));
+  auto s = open_store(cs);
+  const auto got = s->load(base);
+  ASSERT_EQ(got.size(), 7u);  // request, 2 x db: start+stop; lost: start only
+  std::multiset<std::string> names;
+  for (const auto& n : got) {
+    names.insert(n.name);
+    EXPECT_EQ(n.base_id, base);
+    EXPECT_EQ(n.project, "proj");
+    EXPECT_EQ(n.service, "svc");
+    EXPECT_EQ(n.host, "host-a");
+    EXPECT_EQ(n.timestamp.size(), 26u);
+    // The payload is what Python's driver keeps: {"info": ...}.
+    ASSERT_TRUE(n.raw.is_object());
+    EXPECT_EQ(n.raw, nlohmann::json({{"info", n.info}}));
+  }
+  EXPECT_EQ(names, (std::multiset<std::string>{"request-start", "request-stop", "db-start", "db-stop", "db-start",
+                                               "db-stop", "lost-start"}));
+  const auto report = s->get_report(base);
+  ASSERT_EQ(report["children"].size(), 2u);  // request, lost
+  const auto& request = report["children"][0];
+  EXPECT_EQ(request["info"]["name"], "request");
+  EXPECT_EQ(request["info"]["exception"], "None");
+  ASSERT_EQ(request["children"].size(), 2u);
+  EXPECT_EQ(request["children"][0]["info"]["meta.raw_payload.db-start"]["info"]["db"]["statement"], "SELECT 1");
+  EXPECT_EQ(request["children"][0]["info"]["meta.raw_payload.db-stop"]["info"]["db"]["rows"], 1);
+  EXPECT_EQ(request["children"][1]["info"]["exception"], "std::runtime_error");
+  EXPECT_EQ(request["children"][1]["info"]["meta.raw_payload.db-start"]["info"]["db"]["statement"],
+            "INSERT INTO t VALUES (\"\\\u00e9\")");
+  const auto& lost = report["children"][1];
+  EXPECT_EQ(lost["info"]["name"], "lost");
+  EXPECT_EQ(lost["info"]["finished"], lost["info"]["started"]);
+  EXPECT_FALSE(lost["info"].contains("exception"));
+  EXPECT_EQ(report["stats"]["db"]["count"], 2);
+  EXPECT_TRUE(s->load("00000000-0000-4000-8000-000000000000").empty());
+}
+
+TEST_F(SqliteStore, StoredDataIsTheTwiceEncodedPayload) {
+  const auto db = dir / "t.db";
+  auto s = open_store(uri_for(db));
+  notification n;
+  n.name = "db-start";
+  n.base_id = n.parent_id = "11111111-1111-4111-8111-111111111111";
+  n.trace_id = "22222222-2222-4222-8222-222222222222";
+  n.timestamp = "2026-11-21T16:14:41.833431";
+  n.host = "vm";
+  n.info = {{"db", {{"statement", "SELECT 1"}, {"params", nlohmann::json::object()}}}, {"host", "vm"}};
+  s->write({n});
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(h, "SELECT data, project, host FROM data", -1, &q, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+  const auto outer = nlohmann::json::parse(reinterpret_cast<const char*>(sqlite3_column_text(q, 0)));
+  ASSERT_TRUE(outer.is_string());  // a JSON string ...
+  EXPECT_EQ(nlohmann::json::parse(outer.get<std::string>()), nlohmann::json({{"info", n.info}}));  // ... of the payload
+  EXPECT_EQ(sqlite3_column_type(q, 1), SQLITE_NULL);  // unset project stays NULL, as in Python
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(q, 2)), "vm");
+  sqlite3_finalize(q);
+  sqlite3_close(h);
+}
+
+TEST_F(SqliteStore, RelativePathIsUnderTheWorkingDirectoryAndParentsAreCreated) {
+  const auto old = std::filesystem::current_path();
+  std::filesystem::current_path(dir);
+  {
+    auto s = open_store("sqlite:///sub/dir/traces.db");
+    EXPECT_TRUE(s->list_traces().empty());
+  }
+  std::filesystem::current_path(old);
+  EXPECT_TRUE(std::filesystem::is_regular_file(dir / "sub/dir/traces.db"));
+}
+
+TEST_F(SqliteStore, EmptyConnectionStringOpensTheEmbeddedDefault) {
+  const auto home = dir / "home";
+  ASSERT_EQ(setenv("OSPROFILER_HOME", home.c_str(), 1), 0);
+  EXPECT_EQ(default_connection_string(), "sqlite:///" + home.string() + "/traces.db");
+  const auto base = record_sample_trace(notifier::create(default_connection_string()));
+  auto s = open_store("");
+  unsetenv("OSPROFILER_HOME");
+  EXPECT_TRUE(std::filesystem::is_regular_file(home / "traces.db"));
+  ASSERT_EQ(s->list_traces().size(), 1u);
+  EXPECT_EQ(s->list_traces()[0].base_id, base);
+}
+
+TEST_F(SqliteStore, BadStringsAndUnusablePathsNameTheConnectionString) {
+  for (const std::string bad : {"sqlite://", "sqlite:///", "sqlite://host/x.db"}) {
+    try {
+      open_store(bad);
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const std::invalid_argument& ex) {
+      EXPECT_NE(std::string(ex.what()).find("'" + bad + "'"), std::string::npos) << ex.what();
+      EXPECT_NE(std::string(ex.what()).find("sqlite:////absolute/path.db"), std::string::npos) << ex.what();
+    }
+  }
+  std::ofstream(dir / "plain-file") << "x";
+  const auto under_file = uri_for(dir / "plain-file/traces.db");
+  try {
+    open_store(under_file);
+    ADD_FAILURE() << "a store below a regular file was opened";
+  } catch (const std::runtime_error& ex) {
+    EXPECT_NE(std::string(ex.what()).find(under_file), std::string::npos) << ex.what();
+    EXPECT_NE(std::string(ex.what()).find("cannot create directory"), std::string::npos) << ex.what();
+  }
+  std::filesystem::create_directories(dir / "a-directory.db");
+  const auto is_dir = uri_for(dir / "a-directory.db");
+  try {
+    notifier::create(is_dir);
+    ADD_FAILURE() << "a directory was opened as a store";
+  } catch (const std::runtime_error& ex) {
+    EXPECT_NE(std::string(ex.what()).find(is_dir), std::string::npos) << ex.what();
+  }
+  // Not a database at all.
+  std::ofstream(dir / "garbage.db") << std::string(4096, 'g');
+  EXPECT_THROW(open_store(uri_for(dir / "garbage.db")), std::runtime_error);
+}
+
+TEST_F(SqliteStore, CorruptRowsAreSkippedAndReportedWithTheirId) {
+  const auto db = dir / "t.db";
+  const auto cs = uri_for(db);
+  const auto base = record_sample_trace(notifier::create(cs));
+  const std::string cols = "INSERT INTO data (timestamp, base_id, parent_id, trace_id, host, name, data) VALUES ";
+  const std::string ids = "'2026-11-21T16:14:41.000001', '" + base + "', '" + base + "', 'x'";
+  exec(db, cols + "(" + ids + ", 'h', 'bad-start', 'not json')");
+  exec(db, cols + "(" + ids + ", 'h', 'bad-start', '\"{not json either\"')");
+  exec(db, cols + "(" + ids + ", 'h', 'bad-start', '[1, 2]')");
+  exec(db, cols + "(" + ids + ", 'h', NULL, '\"{}\"')");
+  // A plain object (not twice encoded) is accepted.
+  exec(db, cols + "('2026-11-21T16:14:41.000002', '" + base + "', '" + base +
+               "', 'plain', 'h', 'plain-start', '{\"info\": {\"host\": \"h\", \"k\": 1}}')");
+  error_capture errors;
+  auto s = open_store(cs);
+  const auto got = s->load(base);
+  EXPECT_EQ(got.size(), 8u);
+  EXPECT_EQ(got.back().name, "plain-start");
+  EXPECT_EQ(got.back().info["k"], 1);
+  ASSERT_EQ(errors.messages().size(), 1u);
+  const auto m = errors.messages()[0];
+  EXPECT_NE(m.find("skipped 4 row(s)"), std::string::npos) << m;
+  EXPECT_NE(m.find("id 8: column data is not JSON"), std::string::npos) << m;
+  EXPECT_NE(m.find(cs), std::string::npos) << m;
+  EXPECT_EQ(s->get_report(base)["children"].size(), 3u);  // request, lost, plain
+}
+
+TEST_F(SqliteStore, ListsTracesAndErrorTraces) {
+  const auto cs = uri_for(dir / "t.db");
+  auto s = open_store(cs);
+  const auto failing = record_sample_trace(s);
+  // A trace without errors, but with "etype" in a statement text.
+  notifier::set(s);
+  set_enabled(true);
+  init("key");
+  const std::string clean_base = get()->base_id();
+  { trace t("db", {{"db", {{"statement", "SELECT etype FROM x"}}}}); }
+  { trace t("db-stop-ish", {{"etype_like", "etype"}}); }
+  clean();
+  ASSERT_TRUE(notifier::flush());
+  set_enabled(false);
+  notifier::set(std::shared_ptr<collector>{});
+
+  const auto all = s->list_traces();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].base_id, failing);  // oldest first
+  EXPECT_EQ(all[1].base_id, clean_base);
+  EXPECT_LE(all[0].timestamp, all[1].timestamp);
+  const auto errors = s->list_error_traces();
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].base_id, failing);
+  EXPECT_EQ(errors[0].timestamp, all[0].timestamp);
+}
+
+TEST_F(SqliteStore, OverlongAndInvalidColumnValuesAreCleaned) {
+  auto s = open_store(uri_for(dir / "t.db"));
+  notification n;
+  n.name = std::string(300, 'n') + "-start";
+  n.base_id = n.parent_id = "11111111-1111-4111-8111-111111111111";
+  n.trace_id = "bad\xff\x00utf8" + std::string(1, '\0');
+  n.timestamp = "2026-11-21T16:14:41.833431";
+  n.host = "h\xc3";
+  s->write({n});
+  const auto got = s->load(n.base_id);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].name, std::string(255, 'n'));
+  EXPECT_EQ(got[0].trace_id, "bad\xef\xbf\xbd");
+  EXPECT_EQ(got[0].host, "h\xef\xbf\xbd");
+}
+
+TEST_F(SqliteStore, TheStoresOwnWorkIsNeverTraced) {
+  options o;
+  o.trace_sql = o.trace_sql_params = true;
+  tracing_scope scope(o);
+  init("key");
+  ASSERT_TRUE(active());
+  {
+    trace outer("app");
+    auto s = open_store(uri_for(dir / "t.db"));
+    notification n;
+    n.name = "x-start";
+    n.base_id = n.parent_id = n.trace_id = "11111111-1111-4111-8111-111111111111";
+    n.timestamp = "2026-11-21T16:14:41.833431";
+    s->write({n});
+    EXPECT_EQ(s->load(n.base_id).size(), 1u);
+    s->list_traces();
+    s->list_error_traces();
+  }
+  const auto seen = scope.collect();
+  ASSERT_EQ(seen.size(), 2u);  // only app-start and app-stop
+  EXPECT_EQ(seen[0].name, "app-start");
+  EXPECT_EQ(seen[1].name, "app-stop");
+}
+
+TEST_F(SqliteStore, TwoProcessesWriteOneFileAtOnce) {
+  const auto cs = uri_for(dir / "shared.db");
+  const std::string writer = STORES_WRITER;
+  std::string out;
+  const int rc = run("(" + writer + " '" + cs + "' 20 200 > " + (dir / "a.out").string() + ") & (" + writer + " '" + cs +
+                         "' 20 200 > " + (dir / "b.out").string() + ") & wait %1 && wait %2",
+                     &out);
+  ASSERT_EQ(rc, 0) << out;
+  std::vector<std::string> bases;
+  for (const char* f : {"a.out", "b.out"}) {
+    std::ifstream in(dir / f);
+    std::string line, stats;
+    while (std::getline(in, line)) {
+      if (line.rfind("base=", 0) == 0) bases.push_back(line.substr(5));
+      if (line.rfind("sent=", 0) == 0) stats = line;
+    }
+    EXPECT_EQ(stats, "sent=8040 dropped=0 failed=0") << f;  // 20 x (1 + 200) points x 2
+  }
+  ASSERT_EQ(bases.size(), 40u);
+  auto s = open_store(cs);
+  EXPECT_EQ(s->list_traces().size(), 40u);
+  for (const auto& b : bases) {
+    const auto report = s->get_report(b);
+    ASSERT_EQ(report["children"].size(), 1u) << b;
+    EXPECT_EQ(report["children"][0]["children"].size(), 200u) << b;
+  }
+}
+
+}  // namespace
+}  // namespace osprofiler::testing
