@@ -11,7 +11,7 @@ build_pkgs=(
   libpq-dev libpqxx-dev
   libsoci-dev libboost-dev libboost-date-time-dev
   nlohmann-json3-dev libssl-dev
-  libinih-dev libcli11-dev
+  libsimpleini-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 test_pkgs=(

@@ -1,6 +1,8 @@
 #include "osprofiler/config.h"
 
-#include <ini.h>
+// Debian's libsimpleini is built with the ICU converter; match it.
+#define SI_CONVERT_ICU
+#include <SimpleIni.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -86,38 +88,36 @@ bool ignored_openstack_key(const std::string& key) {
          key == "sentinel_service_name" || key == "trace_requests";
 }
 
-struct parse_state {
-  std::string path;
-  std::vector<std::pair<std::string, std::string>> entries;  // [profiler] key/value, in order
-};
-
-int on_entry(void* user, const char* section, const char* name, const char* value) {
-  auto* st = static_cast<parse_state*>(user);
-  if (lower(section) == "profiler") st->entries.emplace_back(lower(name), value ? value : "");
-  return 1;
-}
-
 }  // namespace
 
 options load_options(const std::string& path, std::vector<std::string>* warnings) {
-  FILE* f = std::fopen(path.c_str(), "re");
+  FILE* f = std::fopen(path.c_str(), "rbe");
   if (!f) throw config_error("cannot read configuration file '" + path + "': " + std::strerror(errno));
-  parse_state st{path, {}};
-  const int rc = ini_parse_file(f, on_entry, &st);
+  CSimpleIniA ini(/*utf8=*/true, /*multikey=*/false, /*multiline=*/false);
+  // A line without "=" becomes a key with no value, so it is reported as an
+  // unknown key (or a bad value) instead of vanishing.
+  ini.SetAllowKeyOnly(true);
+  const SI_Error rc = ini.LoadFile(f);
   std::fclose(f);
-  if (rc > 0) {
-    throw config_error("configuration file '" + path + "' line " + std::to_string(rc) +
-                       ": not an INI line (expected [section], key = value, or a comment)");
-  }
-  if (rc < 0) throw config_error("cannot parse configuration file '" + path + "'");
+  if (rc < 0) throw config_error("cannot parse configuration file '" + path + "' (error " + std::to_string(rc) + ")");
 
   options opts;
-  for (const auto& [key, value] : st.entries) {
-    const origin o{"configuration file '" + path + "' [profiler]", key};
-    if (!apply(opts, key, value, o) && !ignored_openstack_key(key)) {
-      const std::string w = "configuration file '" + path + "' [profiler]: unknown key '" + key + "' ignored";
-      if (warnings) warnings->push_back(w);
-      else std::fprintf(stderr, "osprofiler: %s\n", w.c_str());
+  CSimpleIniA::TNamesDepend sections;
+  ini.GetAllSections(sections);
+  for (const auto& section : sections) {
+    if (lower(section.pItem) != "profiler") continue;
+    CSimpleIniA::TNamesDepend keys;
+    ini.GetAllKeys(section.pItem, keys);
+    keys.sort(CSimpleIniA::Entry::LoadOrder());
+    for (const auto& k : keys) {
+      const std::string key = lower(trim(k.pItem));
+      const char* value = ini.GetValue(section.pItem, k.pItem, "");
+      const origin o{"configuration file '" + path + "' [profiler]", key};
+      if (!apply(opts, key, value ? value : "", o) && !ignored_openstack_key(key)) {
+        const std::string w = "configuration file '" + path + "' [profiler]: unknown key '" + key + "' ignored";
+        if (warnings) warnings->push_back(w);
+        else std::fprintf(stderr, "osprofiler: %s\n", w.c_str());
+      }
     }
   }
   return apply_environment(std::move(opts));
