@@ -54,7 +54,7 @@ struct generator {
   }
 };
 
-thread_local generator t_gen;
+thread_local generator t_gen __attribute__((tls_model("initial-exec")));
 
 int hex_value(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';

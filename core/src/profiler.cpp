@@ -11,7 +11,7 @@
 namespace osprofiler {
 
 namespace detail {
-thread_local profiler* t_profiler = nullptr;
+thread_local profiler* t_profiler __attribute__((tls_model("initial-exec"))) = nullptr;
 
 std::int64_t now_unix_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -99,16 +99,6 @@ void clean() noexcept {
   t_owned.reset();
 }
 
-void start(std::string_view name, nlohmann::json info) noexcept {
-  if (!active()) return;
-  detail::t_profiler->start(name, std::move(info));
-}
-
-void stop(nlohmann::json info) noexcept {
-  if (!active()) return;
-  detail::t_profiler->stop(std::move(info));
-}
-
 std::string exception_type_name(const std::exception_ptr& e) {
   const std::type_info* type = nullptr;
   try {
@@ -138,8 +128,7 @@ nlohmann::json error_info(const std::exception_ptr& e) {
   return {{"etype", exception_type_name(e)}, {"message", std::move(message)}};
 }
 
-trace::trace(std::string_view name, nlohmann::json info) noexcept {
-  if (!active()) return;
+void trace::begin(std::string_view name, nlohmann::json info) noexcept {
   owner_ = detail::t_profiler;
   owner_->start(name, std::move(info));
   depth_ = owner_->depth();
@@ -148,9 +137,9 @@ trace::trace(std::string_view name, nlohmann::json info) noexcept {
 
 void trace::set_stop_info(nlohmann::json info) noexcept {
   if (!owner_ || !info.is_object()) return;
-  if (!stop_info_.is_object()) stop_info_ = nlohmann::json::object();
   try {
-    stop_info_.update(info);
+    if (!stop_info_) stop_info_ = std::make_unique<nlohmann::json>(nlohmann::json::object());
+    stop_info_->update(info);
   } catch (...) {
   }
 }
@@ -163,14 +152,14 @@ void trace::fail(const std::exception_ptr& e) noexcept {
   }
 }
 
-trace::~trace() {
+void trace::end() noexcept {
   // Stop only our own point: the profiler may have been cleaned or replaced,
   // or points above ours left open.
-  if (!owner_ || detail::t_profiler != owner_ || owner_->depth() != depth_) return;
-  if (std::uncaught_exceptions() > uncaught_ && !stop_info_.contains("etype")) {
+  if (detail::t_profiler != owner_ || owner_->depth() != depth_) return;
+  if (std::uncaught_exceptions() > uncaught_ && !(stop_info_ && stop_info_->contains("etype"))) {
     set_stop_info({{"etype", "unknown"}, {"message", "scope left by an exception"}});
   }
-  owner_->stop(std::move(stop_info_));
+  owner_->stop(stop_info_ ? std::move(*stop_info_) : nlohmann::json());
 }
 
 position capture() {

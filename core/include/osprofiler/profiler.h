@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -26,9 +27,9 @@ namespace osprofiler {
 class profiler;
 
 namespace detail {
-// The calling thread's profiler. Constant-initialised, so reading it is a
-// plain TLS load.
-extern thread_local profiler* t_profiler;
+// The calling thread's profiler. Initial-exec TLS keeps the read a single
+// instruction even in position-independent code (no __tls_get_addr call).
+extern thread_local profiler* t_profiler __attribute__((tls_model("initial-exec")));
 }  // namespace detail
 
 class profiler {
@@ -77,9 +78,19 @@ void clean() noexcept;
 inline bool active() noexcept { return enabled() && detail::t_profiler != nullptr; }
 
 // OSProfiler's profiler.start()/stop() on the calling thread's profiler.
-// Both do nothing when !active().
-void start(std::string_view name, nlohmann::json info = nullptr) noexcept;
-void stop(nlohmann::json info = nullptr) noexcept;
+// Both do nothing when !active(); the forms without info build nothing then.
+inline void start(std::string_view name) noexcept {
+  if (active()) detail::t_profiler->start(name);
+}
+inline void start(std::string_view name, nlohmann::json info) noexcept {
+  if (active()) detail::t_profiler->start(name, std::move(info));
+}
+inline void stop() noexcept {
+  if (active()) detail::t_profiler->stop();
+}
+inline void stop(nlohmann::json info) noexcept {
+  if (active()) detail::t_profiler->stop(std::move(info));
+}
 
 // Stop info for a failure: {"etype": <class name>, "message": <what()>}.
 nlohmann::json error_info(const std::exception_ptr& e);
@@ -94,8 +105,27 @@ std::string exception_type_name(const std::exception_ptr& e);
 // Not copyable, not movable: it is tied to its scope and thread.
 class trace {
  public:
-  explicit trace(std::string_view name, nlohmann::json info = nullptr) noexcept;
-  ~trace();
+  explicit trace(std::string_view name) noexcept {
+    if (active()) begin(name, nullptr);
+  }
+  trace(std::string_view name, nlohmann::json info) noexcept {
+    if (active()) begin(name, std::move(info));
+  }
+  // Lazy info: `make_info` runs only when the point is recorded.
+  //   osprofiler::trace t("db", [&] { return nlohmann::json{{"db", {{"statement", sql}}}}; });
+  template <typename F, typename = std::enable_if_t<std::is_invocable_r_v<nlohmann::json, F&>>>
+  trace(std::string_view name, F&& make_info) noexcept {
+    if (!active()) return;
+    nlohmann::json info;
+    try {
+      info = make_info();
+    } catch (...) {
+    }
+    begin(name, std::move(info));
+  }
+  ~trace() {
+    if (owner_) end();
+  }
   trace(const trace&) = delete;
   trace& operator=(const trace&) = delete;
 
@@ -106,10 +136,12 @@ class trace {
   void fail(const std::exception_ptr& e) noexcept;
 
  private:
+  void begin(std::string_view name, nlohmann::json info) noexcept;
+  void end() noexcept;
   profiler* owner_ = nullptr;
   std::size_t depth_ = 0;
   int uncaught_ = 0;
-  nlohmann::json stop_info_;
+  std::unique_ptr<nlohmann::json> stop_info_;  // allocated only when set: keeps the off path trivial
 };
 
 // A trace point's position, to continue the same tree on another thread.
