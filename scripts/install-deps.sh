@@ -17,7 +17,7 @@ build_pkgs=(
 test_pkgs=(
   postgresql postgresql-client
   python3-osprofiler python3-sqlalchemy python3-psycopg2
-  chromium
+  chromium python3-websocket
   clang libclang-rt-14-dev
 )
 

@@ -116,6 +116,9 @@ class soci_context : public adapter_context {
   std::unique_ptr<::soci::session> sql_;
 };
 
+// gtest prints a parameter with this instead of its bytes.
+inline void PrintTo(const soci_backend& b, std::ostream* os) { *os << b.name; }
+
 // The usage-form tests (soci_forms.cpp), parametrised by backend.
 class soci_forms : public ::testing::TestWithParam<soci_backend> {};
 inline std::string backend_name(const ::testing::TestParamInfo<soci_backend>& info) { return info.param.name; }

@@ -407,7 +407,7 @@ TEST(sqlite_adapter, moving_keeps_the_running_point) {
   expect_all_stopped(ps, t.last);
 }
 
-TEST(sqlite_adapter, statements_run_while_reading_nest_and_out_of_order_ends_settle) {
+TEST(sqlite_adapter, code_between_fetches_is_not_nested_and_runs_may_end_in_any_order) {
   connection c(":memory:");
   c.exec("CREATE TABLE n (id INTEGER PRIMARY KEY, v INTEGER); INSERT INTO n VALUES (1, 0), (2, 0), (3, 0);");
   traced t;
@@ -428,17 +428,38 @@ TEST(sqlite_adapter, statements_run_while_reading_nest_and_out_of_order_ends_set
   auto ps = t.points();
   auto runs = with_api(ps, "execute");
   ASSERT_EQ(runs.size(), 6u) << dump(t.last);
-  for (int i = 1; i <= 3; ++i) {
-    EXPECT_EQ(runs[i].start.parent_id, runs[0].start.trace_id) << "updates run inside the select's run";
-    EXPECT_EQ(runs[i].rows(), 1);
-  }
+  for (const auto& r : runs) EXPECT_EQ(r.start.parent_id, r.start.base_id) << "siblings, not children";
+  for (int i = 1; i <= 3; ++i) EXPECT_EQ(runs[i].rows(), 1);
   EXPECT_EQ(runs[0].rows(), 3);
-  EXPECT_EQ(runs[5].start.parent_id, runs[4].start.trace_id);
-  EXPECT_EQ(runs[5].rows(), 1) << "ended when its parent ended";
+  EXPECT_EQ(runs[4].rows(), 1);
+  EXPECT_EQ(runs[5].rows(), 2);
+  EXPECT_LE(runs[0].start.timestamp, runs[1].start.timestamp);
+  EXPECT_GE(runs[0].stop.timestamp, runs[3].stop.timestamp) << "the select's run ends at its last step";
   expect_all_stopped(ps, t.last);
-  const auto* p = get();
-  ASSERT_NE(p, nullptr);
-  EXPECT_EQ(p->depth(), 0u) << "nothing left open on the profiler";
+  ASSERT_NE(get(), nullptr);
+  EXPECT_EQ(get()->depth(), 0u) << "nothing left open on the profiler";
+}
+
+TEST(sqlite_adapter, interleaved_transactions_of_two_connections_all_end) {
+  connection a(":memory:");
+  connection b(":memory:");
+  a.exec("CREATE TABLE x (id INTEGER)");
+  b.exec("CREATE TABLE y (id INTEGER)");
+  traced t;
+  a.begin();
+  b.begin();
+  a.exec("INSERT INTO x VALUES (1)");
+  a.commit();  // b's transaction, opened inside a's, ends first
+  b.exec("INSERT INTO y VALUES (1)");
+  b.rollback();
+  auto ps = t.points();
+  auto tx = with_api(ps, "transaction");
+  ASSERT_EQ(tx.size(), 2u) << dump(t.last);
+  EXPECT_EQ(tx[1].start.parent_id, tx[0].start.trace_id);
+  expect_all_stopped(ps, t.last);
+  EXPECT_EQ(get()->depth(), 0u);
+  EXPECT_FALSE(a.in_transaction());
+  EXPECT_FALSE(b.in_transaction());
 }
 
 TEST(sqlite_adapter, params_by_position_and_by_name_only_with_the_switch) {

@@ -238,6 +238,7 @@ void traced_statement_backend::start_execution() noexcept {
     }
   }
   exec_ = db::call(db::call::deferred{});
+  batch_recorded_ = false;
   exec_.begin(session_.endpoint(), "execute", text_, std::move(params));
 }
 
@@ -308,7 +309,12 @@ sd::statement_backend::exec_fetch_result traced_statement_backend::fetch(int num
 
 void traced_statement_backend::account(exec_fetch_result r, int number, bool from_execute) noexcept {
   try {
-    if (from_execute && bulk_ && number > 0) exec_.stop_attribute("batch_size", number);
+    // Vector elements: the batch is the vectors' size (execute(0) + fetch
+    // loops learn it at the first fetch).
+    if (bulk_ && number > 0 && (from_execute || !batch_recorded_)) {
+      exec_.stop_attribute("batch_size", number);
+      batch_recorded_ = true;
+    }
     if (intos_ == 0) {
       // No rows come back: DDL / DML, the count is the affected rows.
       long long n = -1;

@@ -177,6 +177,7 @@ class traced_statement_backend final : public sd::statement_backend {
   bool described_ = false;  // exec_ was started by prepare_for_describe()
   int intos_ = 0;
   bool bulk_ = false;  // has vector into or use elements
+  bool batch_recorded_ = false;
   std::vector<param_source*> uses_;
 };
 

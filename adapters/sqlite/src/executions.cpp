@@ -49,10 +49,4 @@ void settle_above(std::size_t depth) noexcept {
   }
 }
 
-void relocate(void* from, void* to) noexcept {
-  for (auto& e : t_open) {
-    if (e.owner == from) e.owner = to;
-  }
-}
-
 }  // namespace osprofiler::sqlite::detail

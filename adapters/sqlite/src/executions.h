@@ -1,8 +1,9 @@
-// Private: the SQLite trace points this thread has open (statement runs, a
-// transaction), so that one ending out of order first ends those opened
-// inside it. The profiler only stops the point on top of its stack, so
-// without this a statement reset while a later one is still running would
-// leave its point open for good.
+// Private: the SQLite transaction points this thread has open. A transaction
+// point stays on the trace stack from BEGIN to COMMIT/ROLLBACK; when one
+// ends while another opened after it is still open (two connections'
+// transactions interleaved), the inner one is ended first, since the
+// profiler only stops the point on top of its stack. (Statement runs need no
+// such care: they leave the stack at their first row, see db::call::end_here.)
 //
 // Thread-safety: thread-local; each thread sees only its own points.
 #pragma once
@@ -21,7 +22,5 @@ void delist(void* owner) noexcept;
 // Settles (and forgets) every point of this thread's profiler opened deeper
 // than `depth`, innermost first.
 void settle_above(std::size_t depth) noexcept;
-// `from` moved to `to`.
-void relocate(void* from, void* to) noexcept;
 
 }  // namespace osprofiler::sqlite::detail

@@ -26,13 +26,10 @@ statement::statement(statement&& other) noexcept
       exec_(std::move(other.exec_)),
       rows_(other.rows_),
       changes_before_(other.changes_before_),
-      depth_(other.depth_),
       running_(std::exchange(other.running_, false)),
       kind_(other.kind_),
       text_(std::move(other.text_)),
-      params_(std::move(other.params_)) {
-  if (exec_.recording()) detail::relocate(&other, this);
-}
+      params_(std::move(other.params_)) {}
 
 statement& statement::operator=(statement&& other) noexcept {
   if (this != &other) {
@@ -42,12 +39,10 @@ statement& statement::operator=(statement&& other) noexcept {
     exec_ = std::move(other.exec_);
     rows_ = other.rows_;
     changes_before_ = other.changes_before_;
-    depth_ = other.depth_;
     running_ = std::exchange(other.running_, false);
     kind_ = other.kind_;
     text_ = std::move(other.text_);
     params_ = std::move(other.params_);
-    if (exec_.recording()) detail::relocate(&other, this);
   }
   return *this;
 }
@@ -117,17 +112,13 @@ void statement::open_point() noexcept {
   } catch (...) {
     // Out of memory: this run goes untraced.
   }
-  if (!exec_.recording()) return;
-  depth_ = osprofiler::get()->depth();
-  detail::enlist(this, depth_, &statement::settle);
-  changes_before_ = detail::total_changes(sqlite3_db_handle(stmt_));
+  if (exec_.recording()) changes_before_ = detail::total_changes(sqlite3_db_handle(stmt_));
 }
 
 int statement::close_point(int rc) noexcept {
   sqlite3* db = sqlite3_db_handle(stmt_);
   if (exec_.recording()) {
-    detail::settle_above(depth_);
-    detail::delist(this);
+    exec_.end_here();
     if (rc == SQLITE_DONE) {
       exec_.rows(column_count() == 0
                      ? (detail::total_changes(db) != changes_before_ ? detail::changes(db) : 0)
@@ -148,12 +139,6 @@ int statement::close_point(int rc) noexcept {
     }
   }
   return rc;
-}
-
-void statement::settle(void* self) noexcept {
-  auto* s = static_cast<statement*>(self);
-  s->exec_.rows(s->rows_);
-  s->exec_.finish();
 }
 
 void statement::raise(int rc) const {

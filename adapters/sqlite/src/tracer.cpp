@@ -19,7 +19,6 @@ struct tracer_state {
     db::call call;
     std::int64_t rows = 0;
     std::int64_t changes_before = 0;
-    std::size_t depth = 0;
     control kind = control::plain;
   };
 
@@ -31,11 +30,6 @@ struct tracer_state {
   std::size_t tx_depth = 0;
 
   static int hook(unsigned type, void* ctx, void* p, void* x) noexcept;
-  static void settle_point(void* self) noexcept {
-    auto* pt = static_cast<point*>(self);
-    pt->call.rows(pt->rows);
-    pt->call.finish();
-  }
   static void settle_tx(void* self) noexcept { static_cast<tracer_state*>(self)->tx.finish(); }
 
   void end_transaction() noexcept {
@@ -87,10 +81,8 @@ void tracer_state::on_start(sqlite3_stmt* stmt, const char* sql) noexcept {
     }
     pt->call.begin(ep, api, trace_sql() ? db::make_text(sql) : db::shared_text{});
     if (!pt->call.recording()) return;
-    pt->depth = osprofiler::get()->depth();
     pt->changes_before = total_changes(db);
     open.push_back(std::move(pt));
-    enlist(open.back().get(), open.back()->depth, &tracer_state::settle_point);
   } catch (...) {
     // Out of memory: this run goes untraced.
   }
@@ -102,14 +94,12 @@ void tracer_state::on_end(sqlite3_stmt* stmt) noexcept {
     point& pt = **slot;
     kind = pt.kind;
     if (pt.call.recording()) {
-      settle_above(pt.depth);
-      delist(&pt);
+      pt.call.end_here();
       pt.call.rows(sqlite3_column_count(stmt) == 0
                        ? (total_changes(db) != pt.changes_before ? changes(db) : 0)
                        : pt.rows);
       pt.call.finish();
     }
-    delist(&pt);
     open.erase(open.begin() + (slot - open.data()));
   } else if (tx.recording()) {
     kind = classify(sqlite3_sql(stmt));
@@ -120,8 +110,8 @@ void tracer_state::on_end(sqlite3_stmt* stmt) noexcept {
 void tracer_state::end_all() noexcept {
   while (!open.empty()) {
     point& pt = *open.back();
-    delist(&pt);
-    settle_point(&pt);
+    pt.call.rows(pt.rows);
+    pt.call.finish();
     open.pop_back();
   }
   end_transaction();
@@ -134,11 +124,12 @@ int tracer_state::hook(unsigned type, void* ctx, void* p, void* x) noexcept {
       self->on_start(static_cast<sqlite3_stmt*>(p), static_cast<const char*>(x));
       break;
     case SQLITE_TRACE_ROW:
+      // Between rows the caller's code runs: the point leaves the stack.
       if (!self->open.empty()) {
-        if (self->open.back()->stmt == p) {
-          ++self->open.back()->rows;
-        } else if (auto* slot = self->find(static_cast<sqlite3_stmt*>(p))) {
+        auto* slot = self->open.back()->stmt == p ? &self->open.back() : self->find(static_cast<sqlite3_stmt*>(p));
+        if (slot) {
           ++(*slot)->rows;
+          (*slot)->call.end_here();
         }
       }
       break;

@@ -54,8 +54,8 @@ void apply(db::call& c, const failure& f) noexcept;
 // key values ("Key (id)=(5) already exists"). Trailing white space is cut.
 std::string scrub_message(std::string_view message, std::string_view query, bool keep_sql, bool keep_params);
 
-// Rows returned by a query, or affected by a command whose tag carries a
-// count ("UPDATE 3"); nothing for commands without one (DDL).
+// Rows returned by a query, or affected by a command (libpqxx's
+// affected_rows(): 0 for commands without a count, such as DDL).
 void count_rows(db::call& c, const ::pqxx::result& r) noexcept;
 
 // Runs `f` as the body of trace point `c`: rows from its result, and on an

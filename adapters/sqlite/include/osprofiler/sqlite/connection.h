@@ -6,7 +6,11 @@
 //   execute              one point per statement execution: from the first
 //                        step() to SQLITE_DONE, reset(), an error or the
 //                        statement's destruction; stop info db.rows = rows
-//                        stepped (for INSERT/UPDATE/DELETE: sqlite3_changes)
+//                        stepped (for INSERT/UPDATE/DELETE: sqlite3_changes).
+//                        Once a row is returned the point leaves the trace
+//                        stack (db::call::end_here), so the caller's code
+//                        between steps is never nested under it; it ends at
+//                        the last step.
 //   transaction          BEGIN..COMMIT/ROLLBACK, parent of the begin point,
 //   begin/commit/rollback  the statements and the commit/rollback point
 //
@@ -219,7 +223,6 @@ class statement {
   statement& check(int rc);
   void open_point() noexcept;
   int close_point(int rc) noexcept;
-  static void settle(void* self) noexcept;
   [[noreturn]] void raise(int rc) const;
   void remember(int index, int type, std::int64_t i, double d, std::string_view text) noexcept;
 
@@ -228,7 +231,6 @@ class statement {
   db::call exec_;                    // the running execution's point (inert when not traced)
   std::int64_t rows_ = 0;            // rows stepped in this execution
   std::int64_t changes_before_ = 0;  // sqlite3_total_changes64 when the point opened
-  std::size_t depth_ = 0;            // the profiler depth of exec_
   bool running_ = false;             // between the first step and done/reset
   kind kind_ = kind::plain;
   db::shared_text text_;                           // made at the first traced run with trace_sql on
@@ -265,6 +267,9 @@ inline int statement::try_step() noexcept {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) {
     ++rows_;
+    // The user's code between fetches is not part of the run: the point
+    // leaves the trace stack (its end moves to the latest row).
+    if (exec_.recording()) exec_.end_here();
     return rc;
   }
   running_ = false;

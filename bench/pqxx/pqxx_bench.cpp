@@ -1,0 +1,152 @@
+// The libpqxx adapter's overhead on a point SELECT by primary key through
+// exec_prepared, against a real server ($OSPROFILER_BENCH_PG):
+//   raw       pqxx::nontransaction::exec_prepared
+//   disabled  osprofiler::pqxx::nontransaction, profiler off (the default)
+//   traced    the same with tracing and trace_sql on, to a file:// collector
+// The three run in interleaved rounds in one process, so that drift in the
+// server or the machine falls on all of them alike; the ratios at the end
+// use each variant's median round.
+//
+//   scripts/pg-test-server.sh start /tmp/pgbench
+//   OSPROFILER_BENCH_PG=$(cat /tmp/pgbench/uri) build/bench/pqxx/pqxx_bench
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+#include <pqxx/pqxx>
+
+#include "osprofiler/notifier.h"
+#include "osprofiler/options.h"
+#include "osprofiler/pqxx/pqxx.h"
+#include "osprofiler/profiler.h"
+
+namespace {
+
+constexpr int kRows = 1000;
+constexpr int kRounds = 7;
+const char* const kSelect = "SELECT id, v FROM pqxx_bench WHERE id = $1";
+
+std::string g_uri;
+
+void set_tracing(bool on) {
+  osprofiler::options o;
+  o.enabled = on;
+  o.trace_sql = on;
+  osprofiler::set_options(o);
+}
+
+void raw(benchmark::State& state) {
+  set_tracing(false);
+  pqxx::connection c(g_uri);
+  c.prepare("by_id", kSelect);
+  pqxx::nontransaction tx(c);
+  int id = 1;
+  for (auto _ : state) {
+    pqxx::result r = tx.exec_prepared("by_id", id);
+    benchmark::DoNotOptimize(r);
+    id = id % kRows + 1;
+  }
+}
+
+void traced_types(benchmark::State& state, bool tracing) {
+  set_tracing(false);
+  osprofiler::pqxx::connection c(g_uri);
+  c.prepare("by_id", kSelect);
+  osprofiler::pqxx::nontransaction tx(c);
+  set_tracing(tracing);
+  osprofiler::init("bench-key");
+  int id = 1;
+  for (auto _ : state) {
+    pqxx::result r = tx.exec_prepared("by_id", id);
+    benchmark::DoNotOptimize(r);
+    id = id % kRows + 1;
+  }
+  osprofiler::clean();
+  set_tracing(false);
+}
+
+void disabled(benchmark::State& state) { traced_types(state, false); }
+void traced(benchmark::State& state) { traced_types(state, true); }
+
+// Prints what the console reporter prints, then the ratios of the medians.
+class ratio_reporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const Run& r : runs) {
+      const std::string name = r.benchmark_name();
+      const std::string variant = name.substr(0, name.find('/'));
+      times_[variant].push_back(r.GetAdjustedRealTime());
+      cpu_[variant].push_back(r.GetAdjustedCPUTime());
+    }
+  }
+  void Finalize() override {
+    ConsoleReporter::Finalize();
+    auto median = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      return v.empty() ? 0.0 : v[v.size() / 2];
+    };
+    const double base = median(times_["raw"]), cpu_base = median(cpu_["raw"]);
+    if (base <= 0 || cpu_base <= 0) return;
+    // Wall time is what the caller waits; CPU time is the calling thread's
+    // own work, which the server's and the network's noise does not reach.
+    std::printf("\nmedian of %d rounds, per SELECT:   wall (ratio)        caller CPU (ratio)\n", kRounds);
+    for (const char* name : {"raw", "disabled", "traced"}) {
+      const double t = median(times_[name]), c = median(cpu_[name]);
+      std::printf("  %-9s %20.2f us (%.3fx) %10.2f us (%.3fx)\n", name, t / 1000.0, t / base, c / 1000.0,
+                  c / cpu_base);
+    }
+    const auto s = osprofiler::notifier::stats();
+    std::printf("notifier: %llu recorded, %llu sent, %llu dropped\n", (unsigned long long)s.recorded,
+                (unsigned long long)s.sent, (unsigned long long)s.dropped);
+  }
+
+ private:
+  std::map<std::string, std::vector<double>> times_, cpu_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* uri = std::getenv("OSPROFILER_BENCH_PG");
+  if (!uri || !*uri) {
+    std::fprintf(stderr,
+                 "pqxx_bench: set OSPROFILER_BENCH_PG to a PostgreSQL URI, e.g.\n"
+                 "  scripts/pg-test-server.sh start /tmp/pgbench\n"
+                 "  OSPROFILER_BENCH_PG=$(cat /tmp/pgbench/uri) %s\n",
+                 argv[0]);
+    return 2;
+  }
+  g_uri = uri;
+  {
+    pqxx::connection c(g_uri);
+    pqxx::work tx(c);
+    tx.exec("DROP TABLE IF EXISTS pqxx_bench");
+    tx.exec("CREATE TABLE pqxx_bench (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
+    tx.exec("INSERT INTO pqxx_bench SELECT g, md5(g::text) FROM generate_series(1, " + std::to_string(kRows) + ") g");
+    tx.commit();
+  }
+  const auto trace_file = std::filesystem::temp_directory_path() / "osprofiler-pqxx-bench.jsonl";
+  std::filesystem::remove(trace_file);
+  osprofiler::notifier::set(osprofiler::notifier::create("file://" + trace_file.string()));
+
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string suffix = "/round:" + std::to_string(round);
+    benchmark::RegisterBenchmark(("raw" + suffix).c_str(), raw)->MinTime(0.5)->UseRealTime();
+    benchmark::RegisterBenchmark(("disabled" + suffix).c_str(), disabled)->MinTime(0.5)->UseRealTime();
+    benchmark::RegisterBenchmark(("traced" + suffix).c_str(), traced)->MinTime(0.5)->UseRealTime();
+  }
+  benchmark::Initialize(&argc, argv);
+  ratio_reporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  osprofiler::notifier::flush();
+  osprofiler::notifier::set(std::shared_ptr<osprofiler::collector>{});
+  std::filesystem::remove(trace_file);
+  return 0;
+}
