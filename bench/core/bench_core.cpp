@@ -99,7 +99,7 @@ void db_call_tracing_with_statement(benchmark::State& state) {
   op::set_options(o);
   op::db::endpoint ep;
   ep.system = "sqlite";
-  ep.ns = op::db::intern("main.db");
+  ep.ns = op::db::intern(std::string_view("main.db"));
   const auto sql = op::db::make_text("SELECT name, qty FROM items WHERE id = ?");
   op::init("k");
   for (auto _ : state) {

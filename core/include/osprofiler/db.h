@@ -34,8 +34,6 @@ shared_text make_text(std::string_view text);
 // Meant for the few values a connection has (namespace, server address).
 const std::string* intern(std::string_view text);
 const nlohmann::json* intern(const nlohmann::json& value);
-inline const std::string* intern(const char* text) { return intern(std::string_view(text)); }
-inline const std::string* intern(const std::string& text) { return intern(std::string_view(text)); }
 
 // What every point of one connection has in common.
 struct endpoint {
