@@ -18,7 +18,6 @@ function(osprofiler_component)
     LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
   install(DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
   set_property(GLOBAL APPEND PROPERTY OSPROFILER_COMPONENTS ${C_NAME})
-  set_property(GLOBAL APPEND PROPERTY OSPROFILER_PC_LIBS "-losprofiler_${C_NAME}")
 endfunction()
 
 # osprofiler_skip(<name> <reason>): say loudly why a component is not built.
