@@ -12,7 +12,7 @@ namespace {
 struct node {
   std::string trace_id, parent_id, name, project, service, host;
   std::optional<std::int64_t> started, finished;  // µs since epoch
-  std::string exception;                          // from the stop; empty: no stop
+  nlohmann::json exception;                       // info.etype of the stop, "None"; null: no stop
   nlohmann::json raw = nlohmann::json::object();  // meta.raw_payload.* entries
   std::vector<node*> children;
   std::int64_t start_ms = 0, finish_ms = 0;
@@ -39,15 +39,17 @@ bool ends_with(const std::string& s, const char* suffix) {
   return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
 }
 
-}  // namespace
-
-nlohmann::json build_report(const std::vector<notification>& notifications) {
+// `owned`: the same notifications when the caller gave them away; their raw
+// payloads are then moved into the report instead of copied.
+nlohmann::json build(const std::vector<notification>& notifications, std::vector<notification>* owned) {
   std::unordered_map<std::string, node> nodes;
+  nodes.reserve(notifications.size() / 2 + 1);
   std::vector<node*> order;  // first-seen order, for deterministic output
   std::optional<std::int64_t> first, last, last_started;
   std::size_t skipped = 0;
 
-  for (const auto& n : notifications) {
+  for (std::size_t i = 0; i < notifications.size(); ++i) {
+    const notification& n = notifications[i];
     const auto ts = parse_timestamp(n.timestamp);
     if (!ts || n.trace_id.empty()) {
       ++skipped;
@@ -64,11 +66,13 @@ nlohmann::json build_report(const std::vector<notification>& notifications) {
       nd.host = n.host;
       order.push_back(&nd);
     }
-    nd.raw["meta.raw_payload." + n.name] = raw_payload(n);
+    nd.raw["meta.raw_payload." + n.name] =
+        owned && !n.raw.is_null() ? std::move((*owned)[i].raw) : raw_payload(n);
     if (ends_with(n.name, "stop")) {
       nd.finished = *ts;
+      // Python: raw_payload["info"].get("etype", "None"), whatever its type.
       auto etype = n.info.find("etype");
-      nd.exception = (etype != n.info.end() && etype->is_string()) ? etype->get<std::string>() : "None";
+      nd.exception = etype != n.info.end() ? *etype : nlohmann::json("None");
     } else {
       nd.started = *ts;
       if (!last_started || *last_started < *ts) last_started = *ts;
@@ -162,10 +166,9 @@ nlohmann::json build_report(const std::vector<notification>& notifications) {
       nlohmann::json info = {{"name", nd->name}, {"project", nd->project.empty() ? nlohmann::json() : nlohmann::json(nd->project)},
                              {"service", nd->service.empty() ? nlohmann::json() : nlohmann::json(nd->service)},
                              {"host", nd->host.empty() ? nlohmann::json() : nlohmann::json(nd->host)},
-                             {"started", nd->start_ms}, {"finished", nd->finish_ms},
-                             {"exception", nd->exception.empty() ? "None" : nd->exception}};
-      if (nd->exception.empty()) info.erase("exception");
-      for (auto& [k, v] : nd->raw.items()) info[k] = v;
+                             {"started", nd->start_ms}, {"finished", nd->finish_ms}};
+      if (!nd->exception.is_null()) info["exception"] = std::move(nd->exception);
+      for (auto& [k, v] : nd->raw.items()) info[k] = std::move(v);
       *f.out = {{"info", std::move(info)}, {"parent_id", nd->parent_id}, {"trace_id", nd->trace_id},
                 {"children", nlohmann::json::array()}};
       std::stable_sort(nd->children.begin(), nd->children.end(), by_start);
@@ -185,6 +188,14 @@ nlohmann::json build_report(const std::vector<notification>& notifications) {
   if (skipped) total["skipped"] = skipped;
   if (flattened) total["flattened"] = flattened;
   return {{"info", std::move(total)}, {"children", std::move(children)}, {"stats", std::move(stats)}};
+}
+
+}  // namespace
+
+nlohmann::json build_report(const std::vector<notification>& notifications) { return build(notifications, nullptr); }
+
+nlohmann::json build_report(std::vector<notification>&& notifications) {
+  return build(notifications, &notifications);
 }
 
 }  // namespace osprofiler
