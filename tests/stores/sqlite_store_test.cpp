@@ -87,8 +87,10 @@ TEST_F(SqliteStore, StoredDataIsTheTwiceEncodedPayload) {
   n.trace_id = "22222222-2222-4222-8222-222222222222";
   n.timestamp = "2026-11-21T16:14:41.833431";
   n.host = "vm";
-  n.info = {{"db", {{"statement", "SELECT 1"}, {"params", nlohmann::json::object()}}}, {"host", "vm"}};
+  n.info = {{"db", {{"statement", "SELECT 1"}, {"params", nlohmann::json::object()}}}, {"host", "vm"},
+            {"tricky", "q\" b\\ nl\n ctl\x01 del\x7f \u00e9 bad\xff"}};
   s->write({n});
+  n.info["tricky"] = "q\" b\\ nl\n ctl\x01 del\x7f \u00e9 bad\xef\xbf\xbd";  // invalid byte -> U+FFFD
   sqlite3* h = nullptr;
   ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
   sqlite3_stmt* q = nullptr;
