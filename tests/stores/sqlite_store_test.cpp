@@ -282,5 +282,35 @@ TEST_F(SqliteStore, TwoProcessesWriteOneFileAtOnce) {
   }
 }
 
+TEST_F(SqliteStore, ATraceWrittenByTwoProcessesOnTwoHostsIsOneTree) {
+  const auto cs = uri_for(dir / "shared.db");
+  notifier::set(notifier::create(cs, {"front", "api", "host-a"}));
+  set_enabled(true);
+  init("key");
+  const std::string base = get()->base_id();
+  std::string out;
+  {
+    trace request("request");
+    // The called service: another process, another host name.
+    const std::string cmd = std::string(STORES_WRITER) + " '" + cs + "' 1 3 " + base + " " + get()->id();
+    ASSERT_EQ(run(cmd, &out), 0) << out;
+  }
+  clean();
+  ASSERT_TRUE(notifier::flush());
+  set_enabled(false);
+  notifier::set(std::shared_ptr<collector>{});
+  const auto report = open_store(cs)->get_report(base);
+  ASSERT_EQ(report["children"].size(), 1u) << report.dump(1);
+  const auto& root = report["children"][0];
+  EXPECT_EQ(root["info"]["host"], "host-a");
+  ASSERT_EQ(root["children"].size(), 1u);
+  const auto& called = root["children"][0];
+  EXPECT_EQ(called["info"]["service"], "stores-test");
+  EXPECT_EQ(called["info"]["host"], host_name());
+  EXPECT_EQ(called["parent_id"], root["trace_id"]);
+  EXPECT_EQ(called["children"].size(), 3u);
+  EXPECT_EQ(report["stats"]["request"]["count"], 2);
+}
+
 }  // namespace
 }  // namespace osprofiler::testing
