@@ -85,7 +85,7 @@ void statement::open_point() noexcept {
         st.tx = db::call(st.ep, "transaction");
         if (st.tx.recording()) {
           st.tx_depth = osprofiler::get()->depth();
-          detail::enlist(&st, st.tx_depth, &detail::connection_state::settle_tx);
+          detail::enlist(&st, st.tx_depth, &detail::connection_state::settle_tx, state_);
         }
       }
       break;
