@@ -4,8 +4,9 @@
 #   pg-test-server.sh start DIR   -> writes DIR/uri (postgresql://...) and DIR/socket_uri
 #   pg-test-server.sh stop DIR
 #   pg-test-server.sh restart DIR (same port; for outage tests)
+#   pg-test-server.sh resume DIR  (after stop: same data, same port; for outage tests)
 set -euo pipefail
-cmd=${1:?start|stop|restart|status}
+cmd=${1:?start|stop|restart|resume|status}
 dir=$(realpath -m "${2:?directory}")
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
 [[ -x "$bindir/initdb" ]] || { echo "pg-test-server: PostgreSQL server binaries not found (apt-get install postgresql)" >&2; exit 1; }
@@ -54,8 +55,13 @@ restart)
   as_pg "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
   as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
   ;;
+resume)
+  [[ -f "$dir/data/PG_VERSION" ]] || { echo "pg-test-server: no server in $dir to resume" >&2; exit 1; }
+  as_pg "$bindir/pg_ctl" -D "$dir/data" status >/dev/null 2>&1 && exit 0
+  as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
+  ;;
 status)
   as_pg "$bindir/pg_ctl" -D "$dir/data" status
   ;;
-*) echo "usage: $0 start|stop|restart|status DIR" >&2; exit 2 ;;
+*) echo "usage: $0 start|stop|restart|resume|status DIR" >&2; exit 2 ;;
 esac

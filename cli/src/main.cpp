@@ -33,7 +33,7 @@ struct show_args {
   std::string out, render_dot, transport_url;
   int idle_timeout = 1;
   double min_duration_ms = 0;
-  bool db_only = false;
+  bool db_only = false, expand = false;
   int max_depth = -1;
   std::size_t width = 80;
 };
@@ -139,6 +139,7 @@ int show(const show_args& a) {
     o.max_depth = a.max_depth;
     o.statement_width = a.width;
     o.summary = !a.no_summary;
+    o.fold_repeats = !a.expand;
     const char* no_color = std::getenv("NO_COLOR");
     o.colour = a.out.empty() && ::isatty(STDOUT_FILENO) && !(no_color && *no_color) && env("TERM") != "dumb";
     views::render_text(m, o, out);
@@ -207,6 +208,7 @@ int main(int argc, char** argv) {
   show_cmd->add_option("--max-depth", sa.max_depth, "text: hide points deeper than N (roots are depth 0)")
       ->check(CLI::NonNegativeNumber);
   show_cmd->add_option("--width", sa.width, "text: cut statements to N characters")->check(CLI::Range(10, 100000));
+  show_cmd->add_flag("--expand", sa.expand, "text: list every point of a repeated statement (N+1 loops are folded)");
   show_cmd->add_flag("--no-summary", sa.no_summary, "text: the tree only, no slowest calls nor query summary");
 
   std::string list_cs, error_trace;

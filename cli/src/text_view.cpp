@@ -58,8 +58,11 @@ void render_text(const trace_model& m, const text_options& o, std::ostream& out)
   }
 
   const auto slowest = slowest_db_points(m, o.slowest);
+  // In the tree, only calls that weigh next to the slowest one are marked.
   std::unordered_map<int, std::size_t> rank;
-  for (std::size_t k = 0; k < slowest.size(); ++k) rank[slowest[k]] = k + 1;
+  for (std::size_t k = 0; k < slowest.size(); ++k) {
+    if (pts[slowest[k]].duration_us() * 10 >= pts[slowest[0]].duration_us()) rank[slowest[k]] = k + 1;
+  }
 
   std::size_t db_points = 0, errors = 0;
   for (const auto& p : pts) {
@@ -76,14 +79,52 @@ void render_text(const trace_model& m, const text_options& o, std::ostream& out)
     return;
   }
 
-  // Depth-first, with the tree prefix of each line ("│  ", "├─ ", "└─ ").
+  // Runs of the same statement among siblings (an N+1 loop) show their first
+  // two points and one line for the rest.
+  std::unordered_map<std::string, std::string> shapes;
+  auto shape_of = [&](int i) -> const std::string* {
+    const point& p = pts[i];
+    if (!p.is_db || p.statement.empty() || !kids[i].empty()) return nullptr;
+    auto it = shapes.find(p.statement);
+    if (it == shapes.end()) it = shapes.emplace(p.statement, sql_shape(p.statement)).first;
+    return &it->second;
+  };
   struct frame {
     int index;
-    std::string prefix;  // for this line's children
+    std::string prefix;  // of this line's children
     bool last;
+    std::size_t folded = 0;  // > 0: a line standing for this many points
+    std::int64_t folded_us = 0;
   };
   std::vector<frame> todo;
-  for (auto it = top.rbegin(); it != top.rend(); ++it) todo.push_back({*it, "", it == top.rbegin()});
+  auto push_children = [&](const std::vector<int>& ks, const std::string& prefix) {
+    std::vector<frame> line;
+    for (std::size_t i = 0; i < ks.size();) {
+      std::size_t j = i + 1;
+      const std::string* shape = o.fold_repeats ? shape_of(ks[i]) : nullptr;
+      if (shape) {
+        while (j < ks.size()) {
+          const std::string* next = shape_of(ks[j]);
+          if (!next || *next != *shape) break;
+          ++j;
+        }
+      }
+      if (j - i > 4) {
+        line.push_back({ks[i], prefix, false});
+        line.push_back({ks[i + 1], prefix, false});
+        frame f{ks[i + 2], prefix, false, j - i - 2, 0};
+        for (std::size_t k = i + 2; k < j; ++k) f.folded_us += pts[ks[k]].duration_us();
+        line.push_back(f);
+      } else {
+        for (std::size_t k = i; k < j; ++k) line.push_back({ks[k], prefix, false});
+      }
+      i = j;
+    }
+    if (!line.empty()) line.back().last = true;
+    for (auto it = line.rbegin(); it != line.rend(); ++it) todo.push_back(std::move(*it));
+  };
+  push_children(top, "");
+  for (auto& f : todo) f.prefix = "\x01";  // roots: no connector
   std::string line;
   while (!todo.empty()) {
     frame f = std::move(todo.back());
@@ -91,15 +132,22 @@ void render_text(const trace_model& m, const text_options& o, std::ostream& out)
     const point& p = pts[f.index];
     const int parent = up[f.index];
     const std::int64_t whole = parent < 0 ? m.total_us : pts[parent].duration_us();
-    const bool root = parent < 0;
+    const bool root = f.prefix == "\x01";
+    const std::string prefix = root ? "" : f.prefix;
+    const std::int64_t us = f.folded ? f.folded_us : p.duration_us();
 
     line.clear();
-    line += pad_left(format_duration(p.duration_us(), m.precise), 9);
+    line += pad_left(format_duration(us, m.precise), 9);
     line += ' ';
-    line += share(p.duration_us(), whole);
+    line += share(us, whole);
     line += "  ";
     out << line;
-    out << c.dim() << f.prefix << (root ? "" : (f.last ? "└─ " : "├─ ")) << c.reset();
+    out << c.dim() << prefix << (root ? "" : (f.last ? "└─ " : "├─ ")) << c.reset();
+    if (f.folded) {
+      out << c.yellow() << "⋯ " << f.folded << " more " << detail::one_line(p.name)
+          << " points of the same statement shape (--expand lists them)" << c.reset() << '\n';
+      continue;
+    }
     auto r = rank.find(f.index);
     const bool hot = r != rank.end();
     out << (hot ? c.bold_red() : (p.is_db ? c.cyan() : c.bold())) << detail::one_line(p.name) << c.reset();
@@ -113,9 +161,7 @@ void render_text(const trace_model& m, const text_options& o, std::ostream& out)
     if (hot) out << "  " << c.bold_red() << "◀ slowest #" << r->second << c.reset();
     out << '\n';
 
-    const std::string child_prefix = root ? "" : f.prefix + (f.last ? "   " : "│  ");
-    const auto& ks = kids[f.index];
-    for (auto it = ks.rbegin(); it != ks.rend(); ++it) todo.push_back({*it, child_prefix, it == ks.rbegin()});
+    push_children(kids[f.index], root ? "" : prefix + (f.last ? "   " : "│  "));
   }
   if (hidden) {
     out << c.dim() << "(" << hidden << (hidden == 1 ? " point" : " points")

@@ -33,10 +33,18 @@ std::string text(const char* s) { return s ? std::string(s) : std::string(); }
 }  // namespace
 
 std::string encode_data(const nlohmann::json& info) {
-  std::string inner = "{\"info\":";
-  inner += dump_json(info.is_object() ? info : nlohmann::json::object());
-  inner += '}';
-  return dump_json(nlohmann::json(std::move(inner)));
+  const std::string inner = dump_json(info.is_object() ? info : nlohmann::json::object());
+  // The inner text is JSON from dump_json: valid UTF-8 without raw control
+  // characters, so as a JSON string it only needs '"' and '\\' escaped.
+  std::string out;
+  out.reserve(inner.size() + inner.size() / 4 + 16);
+  out += R"("{\"info\":)";
+  for (char c : inner) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += R"(}")";
+  return out;
 }
 
 void encode_row(const notification& n, row_values& out, std::string scratch[8]) {

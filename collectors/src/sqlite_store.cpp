@@ -124,12 +124,20 @@ class sqlite_store final : public store {
 
   std::vector<notification> load(const std::string& base_id) override {
     std::lock_guard<std::mutex> lock(mu_);
+    std::vector<notification> out;
+    {
+      stmt count(db_, "SELECT count(*) FROM data WHERE base_id = ?", name_);
+      sqlite3_bind_text(count.get(), 1, base_id.data(), static_cast<int>(base_id.size()), SQLITE_STATIC);
+      if (sqlite3_step(count.get()) == SQLITE_ROW) out.reserve(static_cast<std::size_t>(sqlite3_column_int64(count.get(), 0)));
+    }
+    // SQLite unwraps Python's twice-encoded value (a JSON string) itself, so
+    // each payload is parsed once here; invalid JSON is passed on as is.
     stmt q(db_,
-           "SELECT id, timestamp, base_id, parent_id, trace_id, project, host, service, name, data"
+           "SELECT id, timestamp, base_id, parent_id, trace_id, project, host, service, name,"
+           " CASE WHEN json_valid(data) THEN json_extract(data, '$') ELSE data END"
            " FROM data WHERE base_id = ? ORDER BY id",
            name_);
     sqlite3_bind_text(q.get(), 1, base_id.data(), static_cast<int>(base_id.size()), SQLITE_STATIC);
-    std::vector<notification> out;
     skipped_rows skipped(name_);
     int rc;
     while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {

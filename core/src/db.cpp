@@ -60,8 +60,10 @@ call::call(call&& other) noexcept
       depth_(other.depth_),
       rows_(other.rows_),
       stop_info_(std::move(other.stop_info_)),
-      parked_(std::move(other.parked_)) {
+      parked_(std::move(other.parked_)),
+      is_parked_(other.is_parked_) {
   other.owner_ = nullptr;
+  other.is_parked_ = false;
 }
 
 call& call::operator=(call&& other) noexcept {
@@ -72,7 +74,9 @@ call& call::operator=(call&& other) noexcept {
     rows_ = other.rows_;
     stop_info_ = std::move(other.stop_info_);
     parked_ = std::move(other.parked_);
+    is_parked_ = other.is_parked_;
     other.owner_ = nullptr;
+    other.is_parked_ = false;
   }
   return *this;
 }
@@ -100,38 +104,30 @@ void call::fail(std::string etype, std::string message, nlohmann::json db_fields
 void call::end_here() noexcept {
   if (!owner_) return;
   const std::int64_t now = detail::now_unix_ns();
-  if (parked_) {
-    parked_->end_ns = now;
+  if (is_parked_) {
+    parked_.end_ns = now;
     return;
   }
   profiler* p = owner_;
   if (detail::t_profiler != p || p->depth() != depth_) return;
-  try {
-    auto pk = std::make_unique<parked>();
-    detail::event e;
-    pk->base = p->base();
-    if (!detail::pop_point(*p, e)) return;
-    pk->parent = e.parent;
-    pk->trace = e.trace;
-    pk->name = std::move(e.name);
-    pk->end_ns = now;
-    parked_ = std::move(pk);
-  } catch (...) {
-  }
+  parked_.base = p->base();
+  if (!detail_access::pop(*p, parked_.trace, parked_.parent, parked_.name)) return;
+  parked_.end_ns = now;
+  is_parked_ = true;
 }
 
 void call::finish() noexcept {
-  if (parked_) {
+  if (is_parked_) {
     // Already off the stack: the stop needs no profiler, only the saved ids.
-    std::unique_ptr<parked> pk = std::move(parked_);
+    is_parked_ = false;
     owner_ = nullptr;
     detail::event e;
     e.stop = true;
-    e.base = pk->base;
-    e.parent = pk->parent;
-    e.trace = pk->trace;
-    e.name = std::move(pk->name);
-    e.unix_ns = pk->end_ns;
+    e.base = parked_.base;
+    e.parent = parked_.parent;
+    e.trace = parked_.trace;
+    e.name = std::move(parked_.name);
+    e.unix_ns = parked_.end_ns;
     e.db_rows = rows_;
     e.db_system = "";
     if (stop_info_.is_object()) e.info = std::move(stop_info_);

@@ -58,8 +58,15 @@ struct state {
   std::atomic<bool> stopping{false};
   std::atomic<bool> stopped{false};
 
+  // dropped: settled by the worker without a collector; dropped_at_push:
+  // never entered a queue. stats() adds them up; kept apart so that one
+  // increment counts a push-side drop in both `recorded` and `dropped`.
   std::atomic<std::uint64_t> dropped{0}, sent{0}, failed{0};
-  std::atomic<std::uint64_t> dropped_at_push{0};  // the part of `dropped` that never entered a queue
+  std::atomic<std::uint64_t> dropped_at_push{0};
+  // Events queued or taken by the worker and not yet settled. Producers
+  // reserve room here first, so a batch being delivered (or retried) counts
+  // against the capacity too and queued() never exceeds it.
+  std::atomic<std::size_t> held{0};
   std::uint64_t processed = 0;      // events taken off the queues and settled; guarded by mu
   std::uint64_t flush_requests = 0, flushes_done = 0, flush_target = 0;  // guarded by mu
 
@@ -221,8 +228,10 @@ void worker_main(state& s) {
     }
     batch.clear();
     event e;
+    std::size_t taken = 0;
     for (queue_t* q : queues) {
       while (batch.size() < batch_limit && q->try_pop(e)) {
+        ++taken;
         try {
           batch.push_back(convert(e, c.get()));
         } catch (...) {
@@ -236,12 +245,14 @@ void worker_main(state& s) {
 
     if (!batch.empty()) {
       deliver(s, batch, c);
+      s.held.fetch_sub(taken, std::memory_order_relaxed);
       std::lock_guard<std::mutex> lock(s.mu);
       s.processed += batch.size();
       s.done_cv.notify_all();
       idle_wait = std::chrono::milliseconds(1);
       continue;
     }
+    s.held.fetch_sub(taken, std::memory_order_relaxed);  // events that failed to convert
 
     // Queues empty: finish a pending flush, then sleep.
     std::unique_lock<std::mutex> lock(s.mu);
@@ -421,17 +432,30 @@ std::string dump_json(const nlohmann::json& j, int indent) {
 
 // ---- the calling thread's side -------------------------------------------
 
+namespace {
+// Queues `e` if the events held (queued + being delivered) stay within the
+// current queue's capacity.
+bool push(state& s, queue_t* q, event& e) noexcept {
+  if (s.held.fetch_add(1, std::memory_order_relaxed) >= q->capacity()) {
+    s.held.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+  if (q->try_push(std::move(e))) return true;  // moves only on success
+  s.held.fetch_sub(1, std::memory_order_relaxed);
+  return false;
+}
+}  // namespace
+
 namespace detail {
 void record(event&& e) noexcept {
   state& s = st();
   auto drop = [&s] {
     s.dropped_at_push.fetch_add(1, std::memory_order_relaxed);
-    s.dropped.fetch_add(1, std::memory_order_relaxed);
   };
   if (s.stopped.load(std::memory_order_relaxed)) return drop();
   ensure_worker(s);
   queue_t* q = s.current.load(std::memory_order_acquire);
-  if (!q->try_push(std::move(e))) {
+  if (!push(s, q, e)) {
     if (s.policy.load(std::memory_order_relaxed) == overflow_policy::drop || !s.running.load()) {
       drop();
       if (s.sleeping.load(std::memory_order_relaxed)) wake(s);
@@ -443,7 +467,7 @@ void record(event&& e) noexcept {
       std::this_thread::sleep_for(std::chrono::microseconds(50));
       if (s.stopped.load()) return drop();
       q = s.current.load(std::memory_order_acquire);
-    } while (!q->try_push(std::move(e)));
+    } while (!push(s, q, e));
   }
   // A full-ish queue must not wait for the worker's idle timer.
   if (s.sleeping.load(std::memory_order_relaxed) && q->pushed() - q->popped() >= q->capacity() / 4) wake(s);
@@ -549,11 +573,21 @@ bool flush(std::chrono::milliseconds timeout) noexcept {
 counters stats() noexcept {
   state& s = st();
   counters c;
-  c.dropped = s.dropped.load();
-  c.sent = s.sent.load();
-  c.failed = s.failed.load();
   std::lock_guard<std::mutex> lock(s.mu);
-  c.recorded = s.pushed_total() + s.dropped_at_push.load();
+  // A consistent snapshot: the settled counts must not move while
+  // `recorded` is read, or queued() would count an event twice (settled
+  // after the first read, and pushed again before the second). Bounded
+  // retries: under a storm of drops the last reading is still close.
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    c.dropped = s.dropped.load();
+    c.sent = s.sent.load();
+    c.failed = s.failed.load();
+    const std::uint64_t at_push = s.dropped_at_push.load();
+    c.recorded = s.pushed_total() + at_push;
+    const bool still = c.dropped == s.dropped.load() && c.sent == s.sent.load() && c.failed == s.failed.load();
+    c.dropped += at_push;
+    if (still) break;
+  }
   return c;
 }
 

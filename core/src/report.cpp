@@ -12,10 +12,12 @@ namespace {
 struct node {
   std::string trace_id, parent_id, name, project, service, host;
   std::optional<std::int64_t> started, finished;  // µs since epoch
-  std::string exception;                          // from the stop; empty: no stop
+  nlohmann::json exception;                       // info.etype of the stop, "None"; null: no stop
   nlohmann::json raw = nlohmann::json::object();  // meta.raw_payload.* entries
   std::vector<node*> children;
   std::int64_t start_ms = 0, finish_ms = 0;
+  char link = 0;  // parent linking state (build(): unknown, visiting, attached, root)
+  std::size_t depth = 0;
 };
 
 // Python's raw payload is what the store kept besides the columns; for
@@ -39,15 +41,17 @@ bool ends_with(const std::string& s, const char* suffix) {
   return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
 }
 
-}  // namespace
-
-nlohmann::json build_report(const std::vector<notification>& notifications) {
+// `owned`: the same notifications when the caller gave them away; their raw
+// payloads are then moved into the report instead of copied.
+nlohmann::json build(const std::vector<notification>& notifications, std::vector<notification>* owned) {
   std::unordered_map<std::string, node> nodes;
+  nodes.reserve(notifications.size() / 2 + 1);
   std::vector<node*> order;  // first-seen order, for deterministic output
   std::optional<std::int64_t> first, last, last_started;
   std::size_t skipped = 0;
 
-  for (const auto& n : notifications) {
+  for (std::size_t i = 0; i < notifications.size(); ++i) {
+    const notification& n = notifications[i];
     const auto ts = parse_timestamp(n.timestamp);
     if (!ts || n.trace_id.empty()) {
       ++skipped;
@@ -64,11 +68,13 @@ nlohmann::json build_report(const std::vector<notification>& notifications) {
       nd.host = n.host;
       order.push_back(&nd);
     }
-    nd.raw["meta.raw_payload." + n.name] = raw_payload(n);
+    nd.raw["meta.raw_payload." + n.name] =
+        owned && !n.raw.is_null() ? std::move((*owned)[i].raw) : raw_payload(n);
     if (ends_with(n.name, "stop")) {
       nd.finished = *ts;
+      // Python: raw_payload["info"].get("etype", "None"), whatever its type.
       auto etype = n.info.find("etype");
-      nd.exception = (etype != n.info.end() && etype->is_string()) ? etype->get<std::string>() : "None";
+      nd.exception = etype != n.info.end() ? *etype : nlohmann::json("None");
     } else {
       nd.started = *ts;
       if (!last_started || *last_started < *ts) last_started = *ts;
@@ -96,9 +102,7 @@ nlohmann::json build_report(const std::vector<notification>& notifications) {
   // roots. Nodes deeper than max_depth become roots too (and are counted),
   // because JSON writers recurse once per level.
   constexpr std::size_t max_depth = 1000;
-  enum : char { unknown, visiting, attached, root };
-  std::unordered_map<const node*, char> state;
-  std::unordered_map<const node*, std::size_t> depth;
+  enum : char { unknown, visiting, attached, root };  // node::link
   auto parent_of = [&](const node* nd) -> node* {
     auto it = nodes.find(nd->parent_id);
     return it == nodes.end() || &it->second == nd ? nullptr : &it->second;
@@ -108,17 +112,17 @@ nlohmann::json build_report(const std::vector<notification>& notifications) {
   for (node* nd : order) {
     path.clear();
     node* cur = nd;
-    while (cur && (state[cur] == unknown)) {
-      state[cur] = visiting;
+    while (cur && cur->link == unknown) {
+      cur->link = visiting;
       path.push_back(cur);
       cur = parent_of(cur);
     }
-    if (cur && state[cur] == visiting) {
+    if (cur && cur->link == visiting) {
       // cur is on this path: everything from it onwards is a cycle.
       auto it = std::find(path.begin(), path.end(), cur);
       for (auto c = it; c != path.end(); ++c) {
-        state[*c] = root;
-        depth[*c] = 0;
+        (*c)->link = root;
+        (*c)->depth = 0;
       }
       path.erase(it, path.end());
     }
@@ -126,21 +130,21 @@ nlohmann::json build_report(const std::vector<notification>& notifications) {
     for (auto c = path.rbegin(); c != path.rend(); ++c) {
       node* parent = parent_of(*c);
       if (!parent) {
-        state[*c] = root;
-        depth[*c] = 0;
-      } else if (depth[parent] + 1 >= max_depth) {
-        state[*c] = root;
-        depth[*c] = 0;
+        (*c)->link = root;
+        (*c)->depth = 0;
+      } else if (parent->depth + 1 >= max_depth) {
+        (*c)->link = root;
+        (*c)->depth = 0;
         ++flattened;
       } else {
-        state[*c] = attached;
-        depth[*c] = depth[parent] + 1;
+        (*c)->link = attached;
+        (*c)->depth = parent->depth + 1;
       }
     }
   }
   std::vector<node*> roots;
   for (node* nd : order) {
-    if (state[nd] == attached) {
+    if (nd->link == attached) {
       parent_of(nd)->children.push_back(nd);
     } else {
       roots.push_back(nd);
@@ -159,14 +163,14 @@ nlohmann::json build_report(const std::vector<notification>& notifications) {
       frame f = todo.back();
       todo.pop_back();
       node* nd = f.nd;
-      nlohmann::json info = {{"name", nd->name}, {"project", nd->project.empty() ? nlohmann::json() : nlohmann::json(nd->project)},
-                             {"service", nd->service.empty() ? nlohmann::json() : nlohmann::json(nd->service)},
-                             {"host", nd->host.empty() ? nlohmann::json() : nlohmann::json(nd->host)},
-                             {"started", nd->start_ms}, {"finished", nd->finish_ms},
-                             {"exception", nd->exception.empty() ? "None" : nd->exception}};
-      if (nd->exception.empty()) info.erase("exception");
-      for (auto& [k, v] : nd->raw.items()) info[k] = v;
-      *f.out = {{"info", std::move(info)}, {"parent_id", nd->parent_id}, {"trace_id", nd->trace_id},
+      // Nodes are linked already: their strings can move into the output.
+      auto text = [](std::string& v) { return v.empty() ? nlohmann::json() : nlohmann::json(std::move(v)); };
+      nlohmann::json info = {{"name", std::move(nd->name)}, {"project", text(nd->project)},
+                             {"service", text(nd->service)}, {"host", text(nd->host)},
+                             {"started", nd->start_ms}, {"finished", nd->finish_ms}};
+      if (!nd->exception.is_null()) info["exception"] = std::move(nd->exception);
+      for (auto& [k, v] : nd->raw.items()) info[k] = std::move(v);
+      *f.out = {{"info", std::move(info)}, {"parent_id", std::move(nd->parent_id)}, {"trace_id", std::move(nd->trace_id)},
                 {"children", nlohmann::json::array()}};
       std::stable_sort(nd->children.begin(), nd->children.end(), by_start);
       auto& kids = (*f.out)["children"];
@@ -185,6 +189,14 @@ nlohmann::json build_report(const std::vector<notification>& notifications) {
   if (skipped) total["skipped"] = skipped;
   if (flattened) total["flattened"] = flattened;
   return {{"info", std::move(total)}, {"children", std::move(children)}, {"stats", std::move(stats)}};
+}
+
+}  // namespace
+
+nlohmann::json build_report(const std::vector<notification>& notifications) { return build(notifications, nullptr); }
+
+nlohmann::json build_report(std::vector<notification>&& notifications) {
+  return build(notifications, &notifications);
 }
 
 }  // namespace osprofiler

@@ -268,3 +268,19 @@ TEST(Format, Durations) {
   EXPECT_EQ(views::format_duration(1'350'000), "1.35 s");
   EXPECT_EQ(views::format_duration(1'350'000, false), "1350 ms");
 }
+
+TEST(TextView, FoldsRunsOfOneStatementShape) {
+  auto m = model_with({"SELECT 1", "SELECT a FROM t WHERE id = 1", "SELECT a FROM t WHERE id = 2", "SELECT a FROM t WHERE id = 3",
+                       "SELECT a FROM t WHERE id = 4", "SELECT a FROM t WHERE id = 5", "SELECT 2"});
+  views::text_options o;
+  o.summary = false;
+  const std::string folded = text_of(m, o);
+  EXPECT_NE(folded.find("WHERE id = 2  ◀ slowest #3\n"), std::string::npos) << folded;
+  EXPECT_EQ(folded.find("WHERE id = 3"), std::string::npos) << folded;
+  EXPECT_NE(folded.find("  3.00 ms  33.3%  ├─ ⋯ 3 more db points of the same statement shape"), std::string::npos) << folded;
+  EXPECT_NE(folded.find("└─ db execute SELECT 2\n"), std::string::npos) << folded;
+  o.fold_repeats = false;
+  const std::string all = text_of(m, o);
+  EXPECT_NE(all.find("WHERE id = 5"), std::string::npos) << all;
+  EXPECT_EQ(all.find("⋯"), std::string::npos);
+}

@@ -462,6 +462,25 @@ TEST(sqlite_adapter, interleaved_transactions_of_two_connections_all_end) {
   EXPECT_FALSE(b.in_transaction());
 }
 
+TEST(sqlite_adapter, a_transaction_inside_another_whose_connection_dies_elsewhere_is_skipped) {
+  traced t;
+  connection outer(":memory:");
+  outer.begin();
+  auto inner = std::make_unique<connection>(":memory:");
+  inner->begin();
+  // Closed and destroyed on another thread: its transaction point cannot be
+  // stopped there (points belong to their thread), and its connection must
+  // not be touched here once it is gone.
+  std::thread([&] { inner.reset(); }).join();
+  outer.commit();  // ends what was opened inside outer's transaction first
+  auto ps = t.points();
+  auto tx = with_api(ps, "transaction");
+  ASSERT_EQ(tx.size(), 2u) << dump(t.last);
+  expect_all_stopped(ps, t.last);
+  EXPECT_EQ(with_api(ps, "commit").at(0).start.parent_id, tx[0].start.trace_id);
+  EXPECT_EQ(get()->depth(), 0u);
+}
+
 TEST(sqlite_adapter, params_by_position_and_by_name_only_with_the_switch) {
   connection c(":memory:");
   c.exec("CREATE TABLE q (id INTEGER PRIMARY KEY, name TEXT, score REAL, data BLOB)");

@@ -87,8 +87,10 @@ TEST_F(SqliteStore, StoredDataIsTheTwiceEncodedPayload) {
   n.trace_id = "22222222-2222-4222-8222-222222222222";
   n.timestamp = "2026-11-21T16:14:41.833431";
   n.host = "vm";
-  n.info = {{"db", {{"statement", "SELECT 1"}, {"params", nlohmann::json::object()}}}, {"host", "vm"}};
+  n.info = {{"db", {{"statement", "SELECT 1"}, {"params", nlohmann::json::object()}}}, {"host", "vm"},
+            {"tricky", "q\" b\\ nl\n ctl\x01 del\x7f \u00e9 bad\xff"}};
   s->write({n});
+  n.info["tricky"] = "q\" b\\ nl\n ctl\x01 del\x7f \u00e9 bad\xef\xbf\xbd";  // invalid byte -> U+FFFD
   sqlite3* h = nullptr;
   ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
   sqlite3_stmt* q = nullptr;
@@ -278,6 +280,36 @@ TEST_F(SqliteStore, TwoProcessesWriteOneFileAtOnce) {
     ASSERT_EQ(report["children"].size(), 1u) << b;
     EXPECT_EQ(report["children"][0]["children"].size(), 200u) << b;
   }
+}
+
+TEST_F(SqliteStore, ATraceWrittenByTwoProcessesOnTwoHostsIsOneTree) {
+  const auto cs = uri_for(dir / "shared.db");
+  notifier::set(notifier::create(cs, {"front", "api", "host-a"}));
+  set_enabled(true);
+  init("key");
+  const std::string base = get()->base_id();
+  std::string out;
+  {
+    trace request("request");
+    // The called service: another process, another host name.
+    const std::string cmd = std::string(STORES_WRITER) + " '" + cs + "' 1 3 " + base + " " + get()->id();
+    ASSERT_EQ(run(cmd, &out), 0) << out;
+  }
+  clean();
+  ASSERT_TRUE(notifier::flush());
+  set_enabled(false);
+  notifier::set(std::shared_ptr<collector>{});
+  const auto report = open_store(cs)->get_report(base);
+  ASSERT_EQ(report["children"].size(), 1u) << report.dump(1);
+  const auto& root = report["children"][0];
+  EXPECT_EQ(root["info"]["host"], "host-a");
+  ASSERT_EQ(root["children"].size(), 1u);
+  const auto& called = root["children"][0];
+  EXPECT_EQ(called["info"]["service"], "stores-test");
+  EXPECT_EQ(called["info"]["host"], host_name());
+  EXPECT_EQ(called["parent_id"], root["trace_id"]);
+  EXPECT_EQ(called["children"].size(), 3u);
+  EXPECT_EQ(report["stats"]["request"]["count"], 2);
 }
 
 }  // namespace

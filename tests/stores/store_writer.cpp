@@ -1,5 +1,7 @@
 // Writes traces to a store through the notifier, like an application would:
-//   stores_writer <connection string> <traces> <points per trace>
+//   stores_writer <connection string> <traces> <points per trace> [<base id> <parent id>]
+// With ids, the traces continue that trace below that point (as a service
+// called by another one does).
 // Prints "sent=<n> dropped=<n> failed=<n>" and one "base=<id>" per trace.
 #include <cstdio>
 #include <cstdlib>
@@ -10,8 +12,9 @@
 #include "osprofiler/stores.h"
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: %s <connection string> <traces> <points per trace>\n", argv[0]);
+  if (argc != 4 && argc != 6) {
+    std::fprintf(stderr, "usage: %s <connection string> <traces> <points per trace> [<base id> <parent id>]\n",
+                 argv[0]);
     return 2;
   }
   osprofiler::register_stores();
@@ -21,7 +24,11 @@ int main(int argc, char** argv) {
   const int traces = std::atoi(argv[2]);
   const int points = std::atoi(argv[3]);
   for (int t = 0; t < traces; ++t) {
-    osprofiler::init("key");
+    if (argc == 6) {
+      osprofiler::init("key", argv[4], argv[5]);
+    } else {
+      osprofiler::init("key");
+    }
     std::printf("base=%s\n", osprofiler::get()->base_id().c_str());
     {
       osprofiler::trace root("request", {{"writer", t}});

@@ -13,6 +13,7 @@ struct entry {
   const profiler* prof;
   std::size_t depth;
   settle_fn settle;
+  std::weak_ptr<void> guard;
 };
 
 // Short: a handful of nested runs at most.
@@ -20,9 +21,9 @@ thread_local std::vector<entry> t_open;
 
 }  // namespace
 
-void enlist(void* owner, std::size_t depth, settle_fn settle) noexcept {
+void enlist(void* owner, std::size_t depth, settle_fn settle, std::weak_ptr<void> guard) noexcept {
   try {
-    t_open.push_back({owner, osprofiler::get(), depth, settle});
+    t_open.push_back({owner, osprofiler::get(), depth, settle, std::move(guard)});
   } catch (...) {
     // Out of memory: the point still ends by itself when it is on top.
   }
@@ -38,14 +39,21 @@ void delist(void* owner) noexcept {
 }
 
 void settle_above(std::size_t depth) noexcept {
-  const profiler* p = osprofiler::get();
+  profiler* p = osprofiler::get();
   // Settle callbacks only end points; they never enlist, so indexes hold.
   for (std::size_t i = t_open.size(); i-- > 0;) {
     if (i >= t_open.size()) continue;
     entry e = t_open[i];
-    if (e.prof != p || e.depth <= depth) continue;
+    const auto alive = e.guard.lock();
+    if (alive && (e.prof != p || e.depth <= depth)) continue;
     t_open.erase(t_open.begin() + static_cast<std::ptrdiff_t>(i));
-    e.settle(e.owner);
+    if (alive) {
+      e.settle(e.owner);
+    } else if (p && e.prof == p && p->depth() == e.depth) {
+      // The owner is gone (destroyed on another thread, where it could not
+      // stop a point of this one): stop its point as the stack holds it.
+      osprofiler::get()->stop();
+    }
   }
 }
 

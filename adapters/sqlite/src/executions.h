@@ -9,14 +9,17 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 
 namespace osprofiler::sqlite::detail {
 
 // Ends an owner's point early (it was opened inside one now ending).
 using settle_fn = void (*)(void* owner) noexcept;
 
-// Registers `owner`'s point, open at profiler depth `depth`.
-void enlist(void* owner, std::size_t depth, settle_fn settle) noexcept;
+// Registers `owner`'s point, open at profiler depth `depth`. `guard` keeps
+// `owner` alive while it is settled and tells when it is gone (an owner
+// destroyed on another thread cannot delist itself from this one's list).
+void enlist(void* owner, std::size_t depth, settle_fn settle, std::weak_ptr<void> guard) noexcept;
 // Forgets `owner` (its point ended or is about to end by itself).
 void delist(void* owner) noexcept;
 // Settles (and forgets) every point of this thread's profiler opened deeper

@@ -50,20 +50,14 @@ statement& statement::operator=(statement&& other) noexcept {
 statement::~statement() { finalize(); }
 
 void statement::finalize() noexcept {
-  if (running_) {
-    running_ = false;
-    if (exec_.recording() || kind_ != kind::plain) close_point(SQLITE_ROW);
-  }
+  if (running_) end_run();
   if (stmt_) sqlite3_finalize(stmt_);
   stmt_ = nullptr;
 }
 
-int statement::reset() noexcept {
-  if (running_) {
-    running_ = false;
-    if (exec_.recording() || kind_ != kind::plain) close_point(SQLITE_ROW);
-  }
-  return sqlite3_reset(stmt_);
+void statement::end_run() noexcept {
+  running_ = false;
+  if (exec_.recording() || kind_ != kind::plain) close_point(SQLITE_ROW);  // ended early: rows so far
 }
 
 std::int64_t statement::execute() {
@@ -91,7 +85,7 @@ void statement::open_point() noexcept {
         st.tx = db::call(st.ep, "transaction");
         if (st.tx.recording()) {
           st.tx_depth = osprofiler::get()->depth();
-          detail::enlist(&st, st.tx_depth, &detail::connection_state::settle_tx);
+          detail::enlist(&st, st.tx_depth, &detail::connection_state::settle_tx, state_);
         }
       }
       break;
@@ -112,7 +106,11 @@ void statement::open_point() noexcept {
   } catch (...) {
     // Out of memory: this run goes untraced.
   }
-  if (exec_.recording()) changes_before_ = detail::total_changes(sqlite3_db_handle(stmt_));
+  // Statements without result columns report sqlite3_changes() as rows, if
+  // they changed anything (DDL leaves sqlite3_changes() at its last value).
+  if (exec_.recording() && sqlite3_column_count(stmt_) == 0) {
+    changes_before_ = detail::total_changes(sqlite3_db_handle(stmt_));
+  }
 }
 
 int statement::close_point(int rc) noexcept {
@@ -149,11 +147,6 @@ void statement::raise(int rc) const {
               db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), trace_sql() && stmt_ ? sqlite3_sql(stmt_) : "");
 }
 
-statement& statement::check(int rc) {
-  if (rc != SQLITE_OK) raise(rc);
-  return *this;
-}
-
 int statement::parameter_index(const char* name) const {
   const int i = stmt_ ? sqlite3_bind_parameter_index(stmt_, name) : 0;
   if (i == 0) {
@@ -179,33 +172,21 @@ void statement::remember(int index, int type, std::int64_t i, double d, std::str
 }
 
 
-int statement::try_bind_int64(int index, std::int64_t value) noexcept {
-  const int rc = sqlite3_bind_int64(stmt_, index, value);
-  if (rc == SQLITE_OK) remember(index, SQLITE_INTEGER, value, 0, {});
-  return rc;
-}
-
-int statement::try_bind_double(int index, double value) noexcept {
-  const int rc = sqlite3_bind_double(stmt_, index, value);
-  if (rc == SQLITE_OK) remember(index, SQLITE_FLOAT, 0, value, {});
-  return rc;
-}
-
 int statement::try_bind_text(int index, std::string_view text) noexcept {
   const int rc = sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
-  if (rc == SQLITE_OK) remember(index, SQLITE_TEXT, 0, 0, text);
+  if (rc == SQLITE_OK && keeping()) remember(index, SQLITE_TEXT, 0, 0, text);
   return rc;
 }
 
 int statement::try_bind_blob(int index, const void* data, std::size_t size) noexcept {
   const int rc = sqlite3_bind_blob64(stmt_, index, data, size, SQLITE_TRANSIENT);
-  if (rc == SQLITE_OK) remember(index, SQLITE_BLOB, static_cast<std::int64_t>(size), 0, {});
+  if (rc == SQLITE_OK && keeping()) remember(index, SQLITE_BLOB, static_cast<std::int64_t>(size), 0, {});
   return rc;
 }
 
 int statement::try_bind_null(int index) noexcept {
   const int rc = sqlite3_bind_null(stmt_, index);
-  if (rc == SQLITE_OK) remember(index, SQLITE_NULL, 0, 0, {});
+  if (rc == SQLITE_OK && keeping()) remember(index, SQLITE_NULL, 0, 0, {});
   return rc;
 }
 

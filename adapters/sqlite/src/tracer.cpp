@@ -28,6 +28,7 @@ struct tracer_state {
   std::vector<std::unique_ptr<point>> open;  // innermost last
   db::call tx;
   std::size_t tx_depth = 0;
+  std::shared_ptr<char> alive = std::make_shared<char>();  // guard for the transaction registry
 
   static int hook(unsigned type, void* ctx, void* p, void* x) noexcept;
   static void settle_tx(void* self) noexcept { static_cast<tracer_state*>(self)->tx.finish(); }
@@ -67,7 +68,7 @@ void tracer_state::on_start(sqlite3_stmt* stmt, const char* sql) noexcept {
           tx = db::call(ep, "transaction");
           if (tx.recording()) {
             tx_depth = osprofiler::get()->depth();
-            enlist(this, tx_depth, &tracer_state::settle_tx);
+            enlist(this, tx_depth, &tracer_state::settle_tx, alive);
           }
         }
         break;

@@ -113,6 +113,7 @@ struct text_options {
   std::size_t statement_width = 80;  // statements cut to this many characters
   std::size_t slowest = 3;           // database calls highlighted
   bool summary = true;               // query summary after the tree
+  bool fold_repeats = true;          // runs of one statement shape: first two + one line
 };
 
 void render_text(const trace_model& m, const text_options& o, std::ostream& out);

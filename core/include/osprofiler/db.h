@@ -99,7 +99,10 @@ class call {
   std::size_t depth_ = 0;
   std::int64_t rows_ = -1;
   nlohmann::json stop_info_;
-  std::unique_ptr<parked> parked_;
+  // Held inline (not on the heap): end_here() runs once per statement run
+  // that returns rows, on the calling thread's hot path.
+  parked parked_;
+  bool is_parked_ = false;
 };
 
 }  // namespace osprofiler::db

@@ -125,7 +125,9 @@ void set(std::function<void(const nlohmann::json&)> sink);
 std::shared_ptr<collector> get();
 
 // Queue capacity (events) and the policy when it is full. Takes effect for
-// events recorded afterwards; what is queued is kept.
+// events recorded afterwards; what is queued is kept. Events the notifier
+// thread has taken but not yet delivered (a batch being written or retried)
+// count against the capacity, so stats().queued() never exceeds it.
 void configure_queue(std::size_t capacity, overflow_policy policy);
 
 // Delivers everything recorded before the call to the collector and flushes

@@ -16,5 +16,8 @@ namespace osprofiler {
 // ids, cycles (broken into roots), unparsable timestamps (skipped and
 // counted in info.skipped). Never throws for data it is given.
 nlohmann::json build_report(const std::vector<notification>& notifications);
+// The same, moving the raw payloads out of `notifications` (no copies;
+// store::get_report() uses it).
+nlohmann::json build_report(std::vector<notification>&& notifications);
 
 }  // namespace osprofiler

@@ -172,8 +172,8 @@ class statement {
   int parameter_count() const noexcept { return sqlite3_bind_parameter_count(stmt_); }
   int parameter_index(const char* name) const;
 
-  int try_bind_int64(int index, std::int64_t value) noexcept;
-  int try_bind_double(int index, double value) noexcept;
+  inline int try_bind_int64(int index, std::int64_t value) noexcept;
+  inline int try_bind_double(int index, double value) noexcept;
   int try_bind_text(int index, std::string_view text) noexcept;
   int try_bind_blob(int index, const void* data, std::size_t size) noexcept;
   int try_bind_null(int index) noexcept;
@@ -188,7 +188,7 @@ class statement {
   inline int try_step() noexcept;
   // Ends the running execution (its point, with the rows stepped so far) and
   // rewinds; bindings are kept. Returns sqlite3_reset's code, never throws.
-  int reset() noexcept;
+  inline int reset() noexcept;
   // Rows stepped in the current (or last) execution.
   std::int64_t rows() const noexcept { return rows_; }
   // Runs the statement to the end (rows discarded), resets it, and returns
@@ -220,7 +220,13 @@ class statement {
   enum class kind : unsigned char { plain, begin, commit, rollback };
 
   statement(sqlite3_stmt* stmt, std::shared_ptr<detail::connection_state> state) noexcept;
-  statement& check(int rc);
+  statement& check(int rc) {
+    if (rc != SQLITE_OK) raise(rc);
+    return *this;
+  }
+  // Whether a bind must go through remember(): params traced, or values kept.
+  bool keeping() const noexcept { return params_ != nullptr || trace_sql_params(); }
+  void end_run() noexcept;
   void open_point() noexcept;
   int close_point(int rc) noexcept;
   [[noreturn]] void raise(int rc) const;
@@ -274,6 +280,23 @@ inline int statement::try_step() noexcept {
   }
   running_ = false;
   return exec_.recording() || kind_ != kind::plain ? close_point(rc) : rc;
+}
+
+inline int statement::reset() noexcept {
+  if (running_) end_run();
+  return sqlite3_reset(stmt_);
+}
+
+inline int statement::try_bind_int64(int index, std::int64_t value) noexcept {
+  const int rc = sqlite3_bind_int64(stmt_, index, value);
+  if (rc == SQLITE_OK && keeping()) remember(index, SQLITE_INTEGER, value, 0, {});
+  return rc;
+}
+
+inline int statement::try_bind_double(int index, double value) noexcept {
+  const int rc = sqlite3_bind_double(stmt_, index, value);
+  if (rc == SQLITE_OK && keeping()) remember(index, SQLITE_FLOAT, 0, value, {});
+  return rc;
 }
 
 inline bool statement::step() {
