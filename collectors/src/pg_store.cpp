@@ -88,25 +88,21 @@ class pg_store final : public store {
       throw std::invalid_argument("connection string '" + name_ + "' is not a valid PostgreSQL URI: " + why);
     }
     PQconninfoFree(opts);
-    // Connect now and make the table, as Python's driver does; a server that
-    // is down (or a user who may not create tables) is not an error here: the
-    // notifier retries writes, reads say why they fail.
-    std::lock_guard<std::mutex> lock(mu_);
-    try {
-      connect();
-      ensure_table();
-    } catch (const std::exception&) {
-    }
+    // No connection yet: creation runs on the application's thread, and a
+    // server that is down or unreachable must not hold it up (up to
+    // connect_timeout). The notifier thread connects on the first write;
+    // readers connect on the first read and say why if they cannot.
   }
 
   ~pg_store() override {
     if (conn_) PQfinish(conn_);
   }
 
+  // An empty batch only connects and makes the table.
   void write(const std::vector<notification>& batch) override {
-    if (batch.empty()) return;
     std::lock_guard<std::mutex> lock(mu_);
     connect();
+    if (batch.empty()) return ensure_table();
     if (method_ == pg_batch_method::copy) {
       write_copy(batch);
     } else {

@@ -73,7 +73,7 @@ TEST_F(PgStore, TableMatchesWhatSqlalchemyCreates) {
   std::string out;
   ASSERT_EQ(run_python("import sys\nfrom osprofiler.drivers import base\nbase.get_driver(sys.argv[1])\n", quoted(theirs), &out), 0)
       << out;
-  open_store(ours)->write({});  // the constructor creates the table
+  open_store(ours)->write({});  // an empty batch connects and creates the table
   const std::string columns =
       "SELECT column_name, data_type, character_maximum_length, is_nullable, column_default"
       " FROM information_schema.columns WHERE table_name = 'data' ORDER BY ordinal_position";
