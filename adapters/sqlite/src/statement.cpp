@@ -7,7 +7,7 @@
 namespace osprofiler::sqlite {
 
 statement::statement(sqlite3_stmt* stmt, std::shared_ptr<detail::connection_state> state) noexcept
-    : stmt_(stmt), state_(std::move(state)) {
+    : stmt_(stmt), state_(std::move(state)), has_columns_(sqlite3_column_count(stmt) > 0) {
   switch (detail::classify(sqlite3_sql(stmt))) {
     case detail::control::begin: kind_ = kind::begin; break;
     case detail::control::commit: kind_ = kind::commit; break;
@@ -28,6 +28,7 @@ statement::statement(statement&& other) noexcept
       changes_before_(other.changes_before_),
       running_(std::exchange(other.running_, false)),
       kind_(other.kind_),
+      has_columns_(other.has_columns_),
       text_(std::move(other.text_)),
       params_(std::move(other.params_)) {}
 
@@ -41,6 +42,7 @@ statement& statement::operator=(statement&& other) noexcept {
     changes_before_ = other.changes_before_;
     running_ = std::exchange(other.running_, false);
     kind_ = other.kind_;
+    has_columns_ = other.has_columns_;
     text_ = std::move(other.text_);
     params_ = std::move(other.params_);
   }
@@ -108,19 +110,18 @@ void statement::open_point() noexcept {
   }
   // Statements without result columns report sqlite3_changes() as rows, if
   // they changed anything (DDL leaves sqlite3_changes() at its last value).
-  if (exec_.recording() && sqlite3_column_count(stmt_) == 0) {
+  if (exec_.recording() && !has_columns_) {
     changes_before_ = detail::total_changes(sqlite3_db_handle(stmt_));
   }
 }
 
 int statement::close_point(int rc) noexcept {
-  sqlite3* db = sqlite3_db_handle(stmt_);
+  sqlite3* db = has_columns_ && rc == SQLITE_DONE ? nullptr : sqlite3_db_handle(stmt_);
   if (exec_.recording()) {
     exec_.end_here();
     if (rc == SQLITE_DONE) {
-      exec_.rows(column_count() == 0
-                     ? (detail::total_changes(db) != changes_before_ ? detail::changes(db) : 0)
-                     : rows_);
+      exec_.rows(has_columns_ ? rows_
+                              : (detail::total_changes(db) != changes_before_ ? detail::changes(db) : 0));
     } else if (rc == SQLITE_ROW) {
       exec_.rows(rows_);  // ended early by reset / finalize
     } else {

@@ -239,6 +239,7 @@ class statement {
   std::int64_t changes_before_ = 0;  // sqlite3_total_changes64 when the point opened
   bool running_ = false;             // between the first step and done/reset
   kind kind_ = kind::plain;
+  bool has_columns_ = false;         // returns rows (else rows = sqlite3_changes)
   db::shared_text text_;                           // made at the first traced run with trace_sql on
   std::unique_ptr<detail::bound_values> params_;   // only while trace_sql_params() is on
 };
