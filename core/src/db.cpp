@@ -32,31 +32,50 @@ call::call(const endpoint& ep, const char* api, std::string_view statement) noex
 void call::begin(const endpoint& ep, const char* api, const shared_text& statement,
                  nlohmann::json params) noexcept {
   if (owner_ || !active()) return;
+  profiler* p = detail::t_profiler;
+  struct start_record {
+    uuid base, parent, trace;
+    std::int64_t unix_ns;
+    const endpoint* ep;
+    const char* api;
+    const shared_text* statement;  // null: not recorded
+    nlohmann::json* params;        // null: not recorded
+  } r{p->base(), p->current(), uuid::generate(), detail::now_unix_ns(), &ep, api,
+      trace_sql() && statement ? &statement : nullptr,
+      !params.is_null() && trace_sql_params() ? &params : nullptr};
   try {
-    profiler* p = detail::t_profiler;
-    detail::event e;
-    e.base = p->base();
-    e.parent = p->current();
-    e.trace = uuid::generate();
-    e.unix_ns = detail::now_unix_ns();
-    e.name = ep.point_name;
-    e.db_system = ep.system;
-    e.db_api = api;
-    e.db_namespace = ep.ns;
-    e.db_attributes = ep.attributes;
-    if (trace_sql()) e.db_statement = statement;
-    if (!params.is_null() && trace_sql_params()) e.info = {{"db", {{"params", std::move(params)}}}};
-    detail::push_point(*p, e.trace, e.name);
-    detail::record(std::move(e));
-    owner_ = p;
-    depth_ = p->depth();
+    detail::push_point(*p, r.trace, ep.point_name);
   } catch (...) {
     notifier::report_error("osprofiler: out of memory while starting db trace point");
+    return;
   }
+  detail::record_with(
+      [](detail::event& e, const void* ctx) noexcept {
+        const auto& r = *static_cast<const start_record*>(ctx);
+        e.base = r.base;
+        e.parent = r.parent;
+        e.trace = r.trace;
+        e.unix_ns = r.unix_ns;
+        e.db_system = r.ep->system;
+        e.db_api = r.api;
+        e.db_namespace = r.ep->ns;
+        e.db_attributes = r.ep->attributes;
+        try {
+          e.name = r.ep->point_name;
+          if (r.statement) e.db_statement = *r.statement;
+          if (r.params) e.info = {{"db", {{"params", std::move(*r.params)}}}};
+        } catch (...) {
+        }
+      },
+      &r);
+  owner_ = p;
+  serial_ = p->serial();
+  depth_ = p->depth();
 }
 
 call::call(call&& other) noexcept
     : owner_(other.owner_),
+      serial_(other.serial_),
       depth_(other.depth_),
       rows_(other.rows_),
       stop_info_(std::move(other.stop_info_)),
@@ -70,6 +89,7 @@ call& call::operator=(call&& other) noexcept {
   if (this != &other) {
     finish();
     owner_ = other.owner_;
+    serial_ = other.serial_;
     depth_ = other.depth_;
     rows_ = other.rows_;
     stop_info_ = std::move(other.stop_info_);
@@ -109,7 +129,7 @@ void call::end_here() noexcept {
     return;
   }
   profiler* p = owner_;
-  if (detail::t_profiler != p || p->depth() != depth_) return;
+  if (!detail::owns_top(p, serial_, depth_)) return;
   parked_.base = p->base();
   if (!detail_access::pop(*p, parked_.trace, parked_.parent, parked_.name)) return;
   parked_.end_ns = now;
@@ -117,36 +137,32 @@ void call::end_here() noexcept {
 }
 
 void call::finish() noexcept {
+  detail::stop_record r;
+  r.db = true;
+  r.rows = rows_;
+  r.info = &stop_info_;
   if (is_parked_) {
     // Already off the stack: the stop needs no profiler, only the saved ids.
     is_parked_ = false;
     owner_ = nullptr;
-    detail::event e;
-    e.stop = true;
-    e.base = parked_.base;
-    e.parent = parked_.parent;
-    e.trace = parked_.trace;
-    e.name = std::move(parked_.name);
-    e.unix_ns = parked_.end_ns;
-    e.db_rows = rows_;
-    e.db_system = "";
-    if (stop_info_.is_object()) e.info = std::move(stop_info_);
-    detail::record(std::move(e));
+    r.base = parked_.base;
+    r.parent = parked_.parent;
+    r.trace = parked_.trace;
+    r.name = &parked_.name;
+    r.unix_ns = parked_.end_ns;
+    detail::record_stop(r);
     return;
   }
   profiler* p = owner_;
   owner_ = nullptr;
   // Stop only our own point (see trace::~trace).
-  if (!p || detail::t_profiler != p || p->depth() != depth_) return;
-  detail::event e;
-  e.stop = true;
-  e.base = p->base();
-  if (!detail::pop_point(*p, e)) return;
-  e.unix_ns = detail::now_unix_ns();
-  e.db_rows = rows_;
-  e.db_system = "";  // marks a db stop: rows go to info.db on the notifier thread
-  if (stop_info_.is_object()) e.info = std::move(stop_info_);
-  detail::record(std::move(e));
+  if (!detail::owns_top(p, serial_, depth_)) return;
+  std::string name;
+  r.base = p->base();
+  if (!detail_access::pop(*p, r.trace, r.parent, name)) return;
+  r.unix_ns = detail::now_unix_ns();
+  r.name = &name;
+  detail::record_stop(r);
 }
 
 namespace {

@@ -51,9 +51,23 @@ struct event {
 std::int64_t now_unix_ns() noexcept;
 // Pushes an already-recorded start onto the profiler's stack.
 void push_point(profiler& p, const uuid& id, const std::string& name);
-// Pops the current point into e (trace, parent, name); false if none is open.
-bool pop_point(profiler& p, event& e);
-// Hands the event to the notifier queue (drops and counts when full).
+// Hands an event to the notifier queue (drops and counts when full):
+// `fill(slot, ctx)` writes it straight into a queue slot, which the notifier
+// thread has reset to a default event. `fill` must not throw.
+using fill_fn = void (*)(event& slot, const void* ctx) noexcept;
+void record_with(fill_fn fill, const void* ctx) noexcept;
+// The same for an event built beforehand.
 void record(event&& e) noexcept;
+
+// What a stop notification needs; filled into its queue slot in place.
+struct stop_record {
+  uuid base, parent, trace;
+  std::int64_t unix_ns = 0;
+  std::string* name = nullptr;          // moved into the slot
+  nlohmann::json* info = nullptr;       // moved when it is an object
+  bool db = false;                      // a db::call stop: rows go to info.db
+  std::int64_t rows = -1;
+};
+void record_stop(stop_record& r) noexcept;
 
 }  // namespace osprofiler::detail

@@ -43,6 +43,29 @@ class mpmc_queue {
     }
   }
 
+  // Claims a slot and lets `fill` write the value in place (no temporary to
+  // build, move and destroy on the caller's thread). `fill` must not throw.
+  template <typename Fill>
+  bool try_emplace(Fill&& fill) noexcept {
+    std::size_t pos = enqueue_pos_.load(std::memory_order_relaxed);
+    for (;;) {
+      cell& c = cells_[pos & mask_];
+      const std::size_t seq = c.sequence.load(std::memory_order_acquire);
+      const auto diff = static_cast<std::ptrdiff_t>(seq) - static_cast<std::ptrdiff_t>(pos);
+      if (diff == 0) {
+        if (enqueue_pos_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+          fill(c.value);
+          c.sequence.store(pos + 1, std::memory_order_release);
+          return true;
+        }
+      } else if (diff < 0) {
+        return false;  // full
+      } else {
+        pos = enqueue_pos_.load(std::memory_order_relaxed);
+      }
+    }
+  }
+
   bool try_pop(T& out) noexcept {
     std::size_t pos = dequeue_pos_.load(std::memory_order_relaxed);
     for (;;) {

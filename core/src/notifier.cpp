@@ -433,21 +433,21 @@ std::string dump_json(const nlohmann::json& j, int indent) {
 // ---- the calling thread's side -------------------------------------------
 
 namespace {
-// Queues `e` if the events held (queued + being delivered) stay within the
-// current queue's capacity.
-bool push(state& s, queue_t* q, event& e) noexcept {
+// Queues an event if the events held (queued + being delivered) stay within
+// the current queue's capacity.
+bool push(state& s, queue_t* q, detail::fill_fn fill, const void* ctx) noexcept {
   if (s.held.fetch_add(1, std::memory_order_relaxed) >= q->capacity()) {
     s.held.fetch_sub(1, std::memory_order_relaxed);
     return false;
   }
-  if (q->try_push(std::move(e))) return true;  // moves only on success
+  if (q->try_emplace([&](event& slot) { fill(slot, ctx); })) return true;
   s.held.fetch_sub(1, std::memory_order_relaxed);
   return false;
 }
 }  // namespace
 
 namespace detail {
-void record(event&& e) noexcept {
+void record_with(fill_fn fill, const void* ctx) noexcept {
   state& s = st();
   auto drop = [&s] {
     s.dropped_at_push.fetch_add(1, std::memory_order_relaxed);
@@ -455,7 +455,7 @@ void record(event&& e) noexcept {
   if (s.stopped.load(std::memory_order_relaxed)) return drop();
   ensure_worker(s);
   queue_t* q = s.current.load(std::memory_order_acquire);
-  if (!push(s, q, e)) {
+  if (!push(s, q, fill, ctx)) {
     if (s.policy.load(std::memory_order_relaxed) == overflow_policy::drop || !s.running.load()) {
       drop();
       if (s.sleeping.load(std::memory_order_relaxed)) wake(s);
@@ -467,10 +467,15 @@ void record(event&& e) noexcept {
       std::this_thread::sleep_for(std::chrono::microseconds(50));
       if (s.stopped.load()) return drop();
       q = s.current.load(std::memory_order_acquire);
-    } while (!push(s, q, e));
+    } while (!push(s, q, fill, ctx));
   }
   // A full-ish queue must not wait for the worker's idle timer.
   if (s.sleeping.load(std::memory_order_relaxed) && q->pushed() - q->popped() >= q->capacity() / 4) wake(s);
+}
+
+void record(event&& e) noexcept {
+  record_with([](event& slot, const void* ctx) noexcept { slot = std::move(*static_cast<event*>(const_cast<void*>(ctx))); },
+              &e);
 }
 }  // namespace detail
 

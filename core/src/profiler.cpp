@@ -2,7 +2,9 @@
 
 #include <cxxabi.h>
 
+#include <atomic>
 #include <chrono>
+#include <optional>
 #include <typeinfo>
 
 #include "event.h"
@@ -11,7 +13,7 @@
 namespace osprofiler {
 
 namespace detail {
-thread_local profiler* t_profiler __attribute__((tls_model("initial-exec"))) = nullptr;
+__thread profiler* t_profiler __attribute__((tls_model("initial-exec"))) = nullptr;
 
 std::int64_t now_unix_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -20,7 +22,6 @@ std::int64_t now_unix_ns() noexcept {
 }
 
 void push_point(profiler& p, const uuid& id, const std::string& name) { detail_access::push(p, id, name); }
-bool pop_point(profiler& p, event& e) { return detail_access::pop(p, e.trace, e.parent, e.name); }
 }  // namespace detail
 
 namespace {
@@ -29,7 +30,12 @@ namespace {
 thread_local std::unique_ptr<profiler> t_owned;
 }  // namespace
 
-profiler::profiler(std::string hmac_key, uuid base_id, uuid parent_id) : hmac_key_(std::move(hmac_key)) {
+namespace {
+std::atomic<std::uint64_t> g_profiler_serial{0};
+}
+
+profiler::profiler(std::string hmac_key, uuid base_id, uuid parent_id)
+    : hmac_key_(std::move(hmac_key)), serial_(g_profiler_serial.fetch_add(1, std::memory_order_relaxed) + 1) {
   stack_.reserve(16);
   names_.reserve(16);
   stack_.push_back(base_id);
@@ -37,56 +43,87 @@ profiler::profiler(std::string hmac_key, uuid base_id, uuid parent_id) : hmac_ke
 }
 
 void profiler::start(std::string_view name, nlohmann::json info) noexcept {
+  struct start_record {
+    uuid base, parent, trace;
+    std::int64_t unix_ns;
+    std::string_view name;
+    nlohmann::json* info;
+  } r{stack_.front(), stack_.back(), uuid::generate(), detail::now_unix_ns(), name, &info};
   try {
-    detail::event e;
-    e.base = stack_.front();
-    e.parent = stack_.back();
-    e.trace = uuid::generate();
-    e.unix_ns = detail::now_unix_ns();
-    e.name.assign(name.data(), name.size());
-    if (info.is_object()) e.info = std::move(info);
-    stack_.push_back(e.trace);
-    names_.emplace_back(e.name);
-    detail::record(std::move(e));
+    stack_.push_back(r.trace);
+    names_.emplace_back(name);
   } catch (...) {
     notifier::report_error("osprofiler: out of memory while starting trace point");
+    return;
   }
+  detail::record_with(
+      [](detail::event& e, const void* ctx) noexcept {
+        const auto& r = *static_cast<const start_record*>(ctx);
+        e.base = r.base;
+        e.parent = r.parent;
+        e.trace = r.trace;
+        e.unix_ns = r.unix_ns;
+        try {
+          e.name.assign(r.name.data(), r.name.size());
+        } catch (...) {
+        }
+        if (r.info->is_object()) e.info = std::move(*r.info);
+      },
+      &r);
 }
 
 void profiler::stop(nlohmann::json info) noexcept {
-  detail::event e;
-  e.stop = true;
-  e.base = stack_.front();
-  if (!detail::pop_point(*this, e)) return;
-  e.unix_ns = detail::now_unix_ns();
-  if (info.is_object()) e.info = std::move(info);
-  detail::record(std::move(e));
+  detail::stop_record r;
+  std::string name;
+  r.base = stack_.front();
+  if (!detail_access::pop(*this, r.trace, r.parent, name)) return;
+  r.unix_ns = detail::now_unix_ns();
+  r.name = &name;
+  r.info = &info;
+  detail::record_stop(r);
 }
+
+void detail::record_stop(stop_record& r) noexcept {
+  record_with(
+      [](event& e, const void* ctx) noexcept {
+        auto& r = *static_cast<stop_record*>(const_cast<void*>(ctx));
+        e.stop = true;
+        e.base = r.base;
+        e.parent = r.parent;
+        e.trace = r.trace;
+        e.unix_ns = r.unix_ns;
+        e.name = std::move(*r.name);
+        if (r.info && r.info->is_object()) e.info = std::move(*r.info);
+        if (r.db) {
+          e.db_system = "";  // marks a db stop: rows go to info.db on the notifier thread
+          e.db_rows = r.rows;
+        }
+      },
+      &r);
+}
+
+namespace {
+// Parses an id given to init(); an empty one takes `fallback`. Reports and
+// returns nullopt for anything that is not a UUID.
+std::optional<uuid> id_or(std::string_view text, const char* what, uuid fallback) {
+  if (text.empty()) return fallback;
+  auto parsed = uuid::parse(text);
+  if (!parsed) {
+    notifier::report_error(std::string("osprofiler: init() refused ") + what + " '" +
+                           std::string(text.substr(0, 64)) + "': not a UUID");
+  }
+  return parsed;
+}
+}  // namespace
 
 profiler* init(std::string hmac_key, std::string_view base_id, std::string_view parent_id) noexcept {
   if (detail::t_profiler) return detail::t_profiler;
   try {
-    uuid base = uuid::generate();
-    if (!base_id.empty()) {
-      auto parsed = uuid::parse(base_id);
-      if (!parsed) {
-        notifier::report_error("osprofiler: init() refused base_id '" + std::string(base_id.substr(0, 64)) +
-                               "': not a UUID");
-        return nullptr;
-      }
-      base = *parsed;
-    }
-    uuid parent = base;
-    if (!parent_id.empty()) {
-      auto parsed = uuid::parse(parent_id);
-      if (!parsed) {
-        notifier::report_error("osprofiler: init() refused parent_id '" + std::string(parent_id.substr(0, 64)) +
-                               "': not a UUID");
-        return nullptr;
-      }
-      parent = *parsed;
-    }
-    t_owned = std::make_unique<profiler>(std::move(hmac_key), base, parent);
+    const auto base = id_or(base_id, "base_id", uuid::generate());
+    if (!base) return nullptr;
+    const auto parent = id_or(parent_id, "parent_id", *base);
+    if (!parent) return nullptr;
+    t_owned = std::make_unique<profiler>(std::move(hmac_key), *base, *parent);
     detail::t_profiler = t_owned.get();
     return detail::t_profiler;
   } catch (...) {
@@ -130,6 +167,7 @@ nlohmann::json error_info(const std::exception_ptr& e) {
 
 void trace::begin(std::string_view name, nlohmann::json info) noexcept {
   owner_ = detail::t_profiler;
+  serial_ = owner_->serial();
   owner_->start(name, std::move(info));
   depth_ = owner_->depth();
   uncaught_ = std::uncaught_exceptions();
@@ -155,7 +193,7 @@ void trace::fail(const std::exception_ptr& e) noexcept {
 void trace::end() noexcept {
   // Stop only our own point: the profiler may have been cleaned or replaced,
   // or points above ours left open.
-  if (detail::t_profiler != owner_ || owner_->depth() != depth_) return;
+  if (!detail::owns_top(owner_, serial_, depth_)) return;
   if (std::uncaught_exceptions() > uncaught_ && !(stop_info_ && stop_info_->contains("etype"))) {
     set_stop_info({{"etype", "unknown"}, {"message", "scope left by an exception"}});
   }

@@ -200,3 +200,23 @@ TEST(profiler, capture_and_resume_continue_a_tree_on_another_thread) {
   EXPECT_EQ(all[1].parent_id, request_id);
   EXPECT_EQ(all[1].base_id, all[0].base_id);
 }
+
+TEST(profiler, a_stale_point_never_stops_a_new_profilers_point) {
+  tracing_scope scope;
+  op::init("k");
+  auto stale = std::make_unique<op::trace>("old");
+  op::clean();
+  // The new profiler may well reuse the old one's address.
+  op::init("k");
+  {
+    op::trace fresh("new");
+    stale.reset();  // must not stop "new"
+    EXPECT_EQ(op::get()->depth(), 1u);
+  }
+  EXPECT_EQ(op::get()->depth(), 0u);
+  auto all = scope.collect();
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].name, "old-start");
+  EXPECT_EQ(all[1].name, "new-start");
+  EXPECT_EQ(all[2].name, "new-stop");
+}

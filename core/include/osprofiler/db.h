@@ -96,6 +96,7 @@ class call {
     std::int64_t end_ns = 0;
   };
   profiler* owner_ = nullptr;
+  std::uint64_t serial_ = 0;
   std::size_t depth_ = 0;
   std::int64_t rows_ = -1;
   nlohmann::json stop_info_;

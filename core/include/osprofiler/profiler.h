@@ -27,9 +27,10 @@ namespace osprofiler {
 class profiler;
 
 namespace detail {
-// The calling thread's profiler. Initial-exec TLS keeps the read a single
-// instruction even in position-independent code (no __tls_get_addr call).
-extern thread_local profiler* t_profiler __attribute__((tls_model("initial-exec")));
+// The calling thread's profiler. GNU __thread (a plain pointer needs no
+// dynamic initialisation, so no TLS wrapper function) with initial-exec TLS
+// keeps the read a single instruction even in position-independent code.
+extern __thread profiler* t_profiler __attribute__((tls_model("initial-exec")));
 }  // namespace detail
 
 class profiler {
@@ -46,6 +47,9 @@ class profiler {
   const std::string& hmac_key() const noexcept { return hmac_key_; }
 
   uuid base() const noexcept { return stack_.front(); }
+  // Unique per profiler in this process: a new profiler at a freed one's
+  // address is still told apart (RAII points check it before stopping).
+  std::uint64_t serial() const noexcept { return serial_; }
   uuid current() const noexcept { return stack_.back(); }
   // Open trace points (0 right after init()).
   std::size_t depth() const noexcept { return names_.size(); }
@@ -60,6 +64,7 @@ class profiler {
  private:
   friend struct detail_access;
   std::string hmac_key_;
+  std::uint64_t serial_;
   std::vector<uuid> stack_;         // [base, parent, points...]
   std::vector<std::string> names_;  // one per open point
 };
@@ -71,6 +76,14 @@ class profiler {
 profiler* init(std::string hmac_key, std::string_view base_id = {}, std::string_view parent_id = {}) noexcept;
 // The calling thread's profiler, or nullptr.
 inline profiler* get() noexcept { return detail::t_profiler; }
+
+namespace detail {
+// True when `p` (seen with `serial`) is still the calling thread's profiler
+// and its innermost open point is the one opened at `depth`.
+inline bool owns_top(const profiler* p, std::uint64_t serial, std::size_t depth) noexcept {
+  return p && t_profiler == p && p->serial() == serial && p->depth() == depth;
+}
+}  // namespace detail
 // Drops the calling thread's profiler (open points are abandoned, not stopped).
 void clean() noexcept;
 
@@ -139,6 +152,7 @@ class trace {
   void begin(std::string_view name, nlohmann::json info) noexcept;
   void end() noexcept;
   profiler* owner_ = nullptr;
+  std::uint64_t serial_ = 0;
   std::size_t depth_ = 0;
   int uncaught_ = 0;
   std::unique_ptr<nlohmann::json> stop_info_;  // allocated only when set: keeps the off path trivial
