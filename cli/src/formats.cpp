@@ -33,7 +33,10 @@ void render_dot(const trace_model& m, std::ostream& out) {
   // edges parent -> child), with statements, errors and the slowest calls.
   const auto slowest = slowest_db_points(m, 3);
   std::unordered_map<int, std::size_t> rank;
-  for (std::size_t k = 0; k < slowest.size(); ++k) rank[slowest[k]] = k + 1;
+  for (std::size_t k = 0; k < slowest.size(); ++k) {
+    // Like the text view: only calls that weigh next to the slowest one.
+    if (m.points[slowest[k]].duration_us() * 10 >= m.points[slowest[0]].duration_us()) rank[slowest[k]] = k + 1;
+  }
   out << "digraph trace {\n"
       << "\tnode [shape=box, style=\"rounded,filled\", fillcolor=white, fontname=\"Helvetica\"];\n";
   out << "\t0 [label=\"total - " << dot_escape(format_duration(m.total_us, m.precise)) << "\"]\n";

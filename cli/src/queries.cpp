@@ -199,6 +199,16 @@ query_summary summarise_queries(const trace_model& m) {
     ++r.count;
     r.total_us += d;
   }
+  // Prepares of those statements share their shape (the text view folds
+  // prepare/execute pairs of an N+1 loop together); they are not counted.
+  for (std::size_t i = 0; i < m.points.size(); ++i) {
+    const point& p = m.points[i];
+    if (!p.is_db || p.statement.empty() || p.api != "prepare") continue;
+    auto sh = shape_of.find(p.statement);
+    if (sh == shape_of.end()) sh = shape_of.emplace(p.statement, sql_shape(p.statement)).first;
+    auto it = index.find(sh->second);
+    if (it != index.end()) q.shape_of[i] = static_cast<int>(it->second);
+  }
   for (auto& [key, r] : per_parent) {
     if (r.count < n_plus_one_threshold) continue;
     q.shapes[key.second].n_plus_one = true;

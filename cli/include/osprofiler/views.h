@@ -101,7 +101,7 @@ struct repeat {
 
 struct query_summary {
   std::vector<shape_stat> shapes;  // by total time, descending
-  std::vector<int> shape_of;       // per point: index in shapes, -1 when not a query
+  std::vector<int> shape_of;       // per point: index in shapes (queries and their prepares), else -1
   std::vector<repeat> n_plus_one;  // by total time, descending
   std::size_t statements = 0;      // db points with a statement
   std::int64_t total_us = 0;       // their summed time
