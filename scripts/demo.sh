@@ -35,7 +35,7 @@ step "Serving five requests with tracing on (traces go to sqlite://$OSPROFILER_H
 slowest=$(cat "$data/slowest-trace")
 
 step "The slowest request: osprofiler trace show $slowest"
-"$osp" trace show "$slowest" --min-duration 0.2
+"$osp" trace show "$slowest"
 
 step "Why: order_service explain $slowest"
 "$build/bin/order_service" explain "$slowest" --data-dir "$data"

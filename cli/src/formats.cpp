@@ -9,11 +9,6 @@
 namespace osprofiler::views {
 namespace {
 
-// JSON text like Python's json.dumps: ASCII only, invalid UTF-8 replaced.
-std::string dump_ascii(const nlohmann::json& j, int indent = -1) {
-  return j.dump(indent, ' ', true, nlohmann::json::error_handler_t::replace);
-}
-
 std::string dot_escape(const std::string& s) {
   std::string out;
   out.reserve(s.size());
@@ -26,14 +21,22 @@ std::string dot_escape(const std::string& s) {
 
 }  // namespace
 
-void render_json(const trace_model& m, std::ostream& out) { out << dump_ascii(*m.report, 2); }
+void render_json(const trace_model& m, std::ostream& out) {
+  // Streamed: a 100,000-point report is over 100 MB of text.
+  nlohmann::detail::serializer<nlohmann::json> s(nlohmann::detail::output_adapter<char>(out), ' ',
+                                                 nlohmann::json::error_handler_t::replace);
+  s.dump(*m.report, true, true, 2);
+}
 
 void render_dot(const trace_model& m, std::ostream& out) {
   // Same graph as Python's --dot (a "total" node, then one node per point,
   // edges parent -> child), with statements, errors and the slowest calls.
   const auto slowest = slowest_db_points(m, 3);
   std::unordered_map<int, std::size_t> rank;
-  for (std::size_t k = 0; k < slowest.size(); ++k) rank[slowest[k]] = k + 1;
+  for (std::size_t k = 0; k < slowest.size(); ++k) {
+    // Like the text view: only calls that weigh next to the slowest one.
+    if (m.points[slowest[k]].duration_us() * 10 >= m.points[slowest[0]].duration_us()) rank[slowest[k]] = k + 1;
+  }
   out << "digraph trace {\n"
       << "\tnode [shape=box, style=\"rounded,filled\", fillcolor=white, fontname=\"Helvetica\"];\n";
   out << "\t0 [label=\"total - " << dot_escape(format_duration(m.total_us, m.precise)) << "\"]\n";
@@ -47,7 +50,11 @@ void render_dot(const trace_model& m, std::ostream& out) {
     label += detail::one_line(p.name) + " - " + format_duration(p.duration_us(), m.precise);
     const std::string what = point_detail(p);
     if (!what.empty()) label += "\n" + detail::one_line(what, 60);
-    if (!p.error.empty()) label += "\n" + detail::one_line(p.error + (p.error_message.empty() ? "" : ": " + p.error_message), 60);
+    if (!p.error.empty()) {
+      std::string e(p.error);
+      if (!p.error_message.empty()) e.append(": ").append(p.error_message);
+      label += "\n" + detail::one_line(e, 60);
+    }
     std::string escaped = dot_escape(label);
     std::string lines;
     for (char ch : escaped) {
@@ -75,19 +82,18 @@ void render_dot(const trace_model& m, std::ostream& out) {
 void detail::write_html_data(const trace_model& m, std::ostream& out) {
   std::string buf;
   auto flush = [&] {
-    std::string safe;
-    safe.reserve(buf.size() + 16);
-    for (char ch : buf) {
-      if (ch == '<') {
-        safe += "\\u003c";
-      } else {
-        safe += ch;
-      }
+    std::size_t from = 0;
+    for (auto lt = buf.find('<'); lt != std::string::npos; lt = buf.find('<', from)) {
+      out.write(buf.data() + from, static_cast<std::streamsize>(lt - from));
+      out << "\\u003c";
+      from = lt + 1;
     }
-    out << safe;
+    out.write(buf.data() + from, static_cast<std::streamsize>(buf.size() - from));
     buf.clear();
   };
-  auto str = [](const std::string& s) { return dump_ascii(nlohmann::json(s)); };
+  // UTF-8 JSON (the page is UTF-8); invalid bytes become U+FFFD.
+  auto utf8 = [](const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); };
+  auto str = [&](std::string_view s) { return utf8(nlohmann::json(std::string(s))); };
   buf += "{\"base_id\":" + str(m.base_id) + ",\"total_us\":" + std::to_string(m.total_us) +
          ",\"precise\":" + (m.precise ? "true" : "false") + ",\"points\":[";
   for (std::size_t i = 0; i < m.points.size(); ++i) {
@@ -99,7 +105,9 @@ void detail::write_html_data(const trace_model& m, std::ostream& out) {
     if (p.is_db) buf += ",\"db\":1,\"api\":" + str(p.api);
     if (!p.statement.empty()) buf += ",\"sql\":" + str(p.statement);
     if (!p.error.empty()) buf += ",\"x\":" + str(p.error) + ",\"xm\":" + str(p.error_message);
-    buf += ",\"info\":" + (p.info ? dump_ascii(*p.info) : std::string("{}")) + "}";
+    buf += ",\"info\":";
+    buf += p.info ? utf8(*p.info) : std::string("{}");
+    buf += '}';
     if (buf.size() > (1 << 16)) flush();
   }
   buf += "],\"slowest\":[";

@@ -68,6 +68,7 @@ loaded_trace load_trace_file(const std::string& path) {
 
   loaded_trace t;
   t.source = path;
+  std::vector<notification> notes;
   // A JSON-lines trace file starts with a notification on its first line.
   const auto eol = text.find('\n', first);
   const std::string head = text.substr(first, eol == std::string::npos ? std::string::npos : eol - first);
@@ -84,8 +85,8 @@ loaded_trace load_trace_file(const std::string& path) {
       pos = last ? text.size() : end + 1;
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       try {
-        t.notifications.push_back(notification::from_json(nlohmann::json::parse(line)));
-        ++traces[t.notifications.back().base_id];
+        notes.push_back(notification::from_json(nlohmann::json::parse(line)));
+        ++traces[notes.back().base_id];
       } catch (const nlohmann::json::parse_error& e) {
         // A writer that died mid-line leaves one unterminated last line: keep the rest.
         if (last) {
@@ -105,7 +106,8 @@ loaded_trace load_trace_file(const std::string& path) {
                        " traces; pick one: osprofiler trace show <base_id> --connection-string file://" + path +
                        " (base ids: " + (ids.size() > 200 ? ids.substr(0, 200) + "..." : ids) + ")");
     }
-    t.report = build_report(t.notifications);
+    t.times = exact_times(notes);
+    t.report = build_report(std::move(notes));
     return t;
   }
 
@@ -117,8 +119,9 @@ loaded_trace load_trace_file(const std::string& path) {
   }
   if (is_notification(t.report)) {
     // A file holding a single notification.
-    t.notifications.push_back(notification::from_json(t.report));
-    t.report = build_report(t.notifications);
+    notes.push_back(notification::from_json(t.report));
+    t.times = exact_times(notes);
+    t.report = build_report(std::move(notes));
     return t;
   }
   if (!t.report.is_object() || !t.report.contains("children") || !t.report["children"].is_array()) {
@@ -157,16 +160,18 @@ loaded_trace load_trace_from_store(const std::string& base_id, const std::string
   } catch (const std::exception& e) {
     throw user_error(store_error_message(cs, e.what(), "cannot open"));
   }
+  std::vector<notification> notes;
   try {
-    t.notifications = s->load(base_id);
+    notes = s->load(base_id);
   } catch (const std::exception& e) {
     throw user_error(store_error_message(cs, e.what(), "cannot read"));
   }
-  if (t.notifications.empty()) {
+  if (notes.empty()) {
     throw user_error("trace " + base_id + " not found in " + redact(cs) +
                      " (searched that store; check the id with `osprofiler trace list`, or pass --connection-string)");
   }
-  t.report = build_report(t.notifications);
+  t.times = exact_times(notes);
+  t.report = build_report(std::move(notes));
   return t;
 }
 

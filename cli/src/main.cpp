@@ -61,9 +61,11 @@ bool missing_sqlite_file(const std::string& cs, std::string* path) {
   return !std::filesystem::exists(*path, ec);
 }
 
-void write_output(const std::string& text, const std::string& file, bool newline) {
+// Renders straight into stdout or the --out file (reports can be 100+ MB).
+template <class F>
+void write_output(const std::string& file, bool newline, F&& render) {
   if (file.empty()) {
-    std::cout << text;
+    render(std::cout);
     if (newline) std::cout << '\n';
     std::cout.flush();
     if (!std::cout) throw views::user_error("cannot write to standard output");
@@ -71,7 +73,7 @@ void write_output(const std::string& text, const std::string& file, bool newline
   }
   std::ofstream f(file, std::ios::binary | std::ios::trunc);
   if (!f) throw views::user_error("cannot write '" + file + "': " + std::strerror(errno));
-  f << text;
+  render(f);
   f.close();
   if (!f) throw views::user_error("cannot write '" + file + "': " + std::strerror(errno));
 }
@@ -92,7 +94,9 @@ int show(const show_args& a) {
   if (int(a.json) + int(a.html) + int(a.dot) > 1) throw views::user_error("choose one of --json, --html, --dot");
   if (!a.transport_url.empty()) throw views::user_error("--transport-url is for the messaging:// driver, which osprofiler-cpp does not have");
 
-  views::loaded_trace t;
+  // The trace and its model are left to the process exit on purpose: freeing
+  // a 100,000-point report piece by piece takes longer than rendering it.
+  auto& t = *new views::loaded_trace;
   std::error_code ec;
   if (std::filesystem::is_regular_file(a.trace, ec)) {
     t = views::load_trace_file(a.trace);
@@ -109,18 +113,16 @@ int show(const show_args& a) {
   } else {
     throw views::user_error("'" + a.trace + "' is neither a trace id (a UUID) nor a trace file");
   }
-  const views::trace_model m = views::make_model(std::move(t.report), &t.notifications);
+  const views::trace_model& m = *new views::trace_model(views::make_model(std::move(t.report), &t.times));
   if (m.points.empty()) throw views::user_error("trace in '" + t.source + "' has no trace points");
 
-  std::ostringstream out;
   if (a.json) {
-    views::render_json(m, out);
-    write_output(out.str(), a.out, true);
+    write_output(a.out, a.out.empty(), [&](std::ostream& o) { views::render_json(m, o); });
   } else if (a.html) {
-    views::render_html(m, out);
-    write_output(out.str(), a.out, false);
+    write_output(a.out, false, [&](std::ostream& o) { views::render_html(m, o); });
     if (!a.out.empty()) std::cerr << "osprofiler: HTML report written to " << std::filesystem::absolute(a.out).string() << '\n';
   } else if (a.dot) {
+    std::ostringstream out;
     views::render_dot(m, out);
     if (!a.render_dot.empty()) {
       // Python renders <name>.pdf with Graphviz; so do we, with its `dot` program.
@@ -131,7 +133,7 @@ int show(const show_args& a) {
       std::fwrite(src.data(), 1, src.size(), p);
       if (::pclose(p) != 0) throw views::user_error("--render-dot needs Graphviz's `dot` program (apt-get install graphviz)");
     }
-    write_output(out.str(), a.out, false);
+    write_output(a.out, false, [&](std::ostream& o) { o << out.str(); });
   } else {
     views::text_options o;
     o.min_duration_us = static_cast<std::int64_t>(a.min_duration_ms * 1000.0);
@@ -142,8 +144,7 @@ int show(const show_args& a) {
     o.fold_repeats = !a.expand;
     const char* no_color = std::getenv("NO_COLOR");
     o.colour = a.out.empty() && ::isatty(STDOUT_FILENO) && !(no_color && *no_color) && env("TERM") != "dumb";
-    views::render_text(m, o, out);
-    write_output(out.str(), a.out, false);
+    write_output(a.out, false, [&](std::ostream& os) { views::render_text(m, o, os); });
   }
   return 0;
 }
@@ -167,15 +168,14 @@ int list(const std::string& given, bool error_trace) {
       throw views::user_error(views::store_error_message(cs, e.what(), "cannot read"));
     }
   }
-  std::ostringstream out;
-  views::render_trace_list(traces, out);
-  write_output(out.str(), "", false);
+  write_output("", false, [&](std::ostream& o) { views::render_trace_list(traces, o); });
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::ios::sync_with_stdio(false);
 #ifdef OSPROFILER_HAVE_STORES
   osprofiler::register_stores();
 #endif

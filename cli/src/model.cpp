@@ -25,6 +25,14 @@ std::string string_at(const nlohmann::json* j, const char* key) {
   return dump_json(*it);
 }
 
+// A string value in place (the report outlives the views); empty otherwise.
+std::string_view view_at(const nlohmann::json* j, const char* key) {
+  if (!j || !j->is_object()) return {};
+  auto it = j->find(key);
+  if (it == j->end() || !it->is_string()) return {};
+  return it->get_ref<const std::string&>();
+}
+
 std::int64_t ms_at(const nlohmann::json& info, const char* key, std::int64_t fallback) {
   auto it = info.find(key);
   if (it == info.end() || !it->is_number()) return fallback;
@@ -33,34 +41,41 @@ std::int64_t ms_at(const nlohmann::json& info, const char* key, std::int64_t fal
 
 }  // namespace
 
+point_times exact_times(const std::vector<notification>& notifications) {
+  point_times t;
+  t.spans.reserve(notifications.size() / 2 + 1);
+  for (const auto& n : notifications) {
+    auto ts = parse_timestamp(n.timestamp);
+    if (!ts) continue;
+    if (!t.any || *ts < t.first) t.first = *ts;
+    if (!t.any || *ts > t.last) t.last = *ts;
+    t.any = true;
+    auto& s = t.spans[n.trace_id];
+    const bool stop = n.name.size() >= 4 && n.name.compare(n.name.size() - 4, 4, "stop") == 0;
+    (stop ? s.stop : s.start) = *ts;
+  }
+  return t;
+}
+
 trace_model make_model(nlohmann::json report, const std::vector<notification>* notifications) {
+  if (!notifications || notifications->empty()) return make_model(std::move(report), static_cast<const point_times*>(nullptr));
+  const point_times t = exact_times(*notifications);
+  return make_model(std::move(report), &t);
+}
+
+trace_model make_model(nlohmann::json report, const point_times* times) {
   trace_model m;
   auto owned = std::make_shared<nlohmann::json>(std::move(report));
   m.report = owned;
   const nlohmann::json& r = *owned;
   if (!r.is_object()) return m;
   if (auto info = find_object(r, "info")) m.total_us = ms_at(*info, "finished", 0) * 1000;
-
-  // Exact times from the notifications, when we have them.
-  struct span {
-    std::int64_t start = -1, stop = -1;
-  };
-  std::unordered_map<std::string, span> exact;
-  std::int64_t first = 0, last = 0;
-  if (notifications && !notifications->empty()) {
-    bool any = false;
-    for (const auto& n : *notifications) {
-      auto ts = parse_timestamp(n.timestamp);
-      if (!ts) continue;
-      if (!any || *ts < first) first = *ts;
-      if (!any || *ts > last) last = *ts;
-      any = true;
-      auto& s = exact[n.trace_id];
-      const bool stop = n.name.size() >= 4 && n.name.compare(n.name.size() - 4, 4, "stop") == 0;
-      (stop ? s.stop : s.start) = *ts;
-    }
-    m.precise = any;
-    if (any) m.total_us = last - first;
+  const std::unordered_map<std::string, point_times::span> none;
+  const auto& exact = times && times->any ? times->spans : none;
+  const std::int64_t first = times ? times->first : 0;
+  if (times && times->any) {
+    m.precise = true;
+    m.total_us = times->last - times->first;
   }
 
   auto kids = r.find("children");
@@ -72,6 +87,7 @@ trace_model make_model(nlohmann::json report, const std::vector<notification>* n
     int depth;
   };
   std::vector<frame> todo;
+  std::string key;
   for (auto it = kids->rbegin(); it != kids->rend(); ++it) todo.push_back({&*it, -1, 0});
   while (!todo.empty()) {
     frame f = todo.back();
@@ -86,13 +102,14 @@ trace_model make_model(nlohmann::json report, const std::vector<notification>* n
     p.info = info;
     p.parent = f.parent;
     p.depth = f.depth;
-    p.trace_id = string_at(&node, "trace_id");
-    p.name = string_at(info, "name");
+    p.trace_id = view_at(&node, "trace_id");
+    p.name = view_at(info, "name");
     const std::int64_t started = ms_at(*info, "started", 0);
     p.start_us = started * 1000;
     p.end_us = std::max(started, ms_at(*info, "finished", started)) * 1000;
     if (m.precise) {
-      auto it = exact.find(p.trace_id);
+      key.assign(p.trace_id);
+      auto it = exact.find(key);
       if (it != exact.end()) {
         const auto& s = it->second;
         const std::int64_t a = s.start >= 0 ? s.start : s.stop, b = s.stop >= 0 ? s.stop : s.start;
@@ -100,18 +117,20 @@ trace_model make_model(nlohmann::json report, const std::vector<notification>* n
         p.end_us = std::max(a, b) - first;
       }
     }
-    if (auto start = find_object(*info, "meta.raw_payload." + p.name + "-start")) p.start_info = find_object(*start, "info");
-    if (auto stop = find_object(*info, "meta.raw_payload." + p.name + "-stop")) p.stop_info = find_object(*stop, "info");
+    key.assign("meta.raw_payload.").append(p.name).append("-start");
+    if (auto start = find_object(*info, key)) p.start_info = find_object(*start, "info");
+    key.replace(key.size() - 5, 5, "stop");
+    if (auto stop = find_object(*info, key)) p.stop_info = find_object(*stop, "info");
     if (auto db = p.start_info ? find_object(*p.start_info, "db") : nullptr) {
       p.is_db = true;
-      p.api = string_at(db, "api");
-      p.statement = string_at(db, "statement");
+      p.api = view_at(db, "api");
+      p.statement = view_at(db, "statement");
     }
-    std::string exc = string_at(info, "exception");
-    if (exc.empty() || exc == "None") exc = string_at(p.stop_info, "etype");
+    std::string_view exc = view_at(info, "exception");
+    if (exc.empty() || exc == "None") exc = view_at(p.stop_info, "etype");
     if (!exc.empty() && exc != "None") {
       p.error = exc;
-      p.error_message = string_at(p.stop_info, "message");
+      p.error_message = view_at(p.stop_info, "message");
     }
 
     const int index = static_cast<int>(m.points.size());
@@ -151,7 +170,7 @@ std::string format_duration(std::int64_t us, bool precise) {
 
 std::string point_detail(const point& p) {
   if (p.is_db) {
-    std::string s = p.api;
+    std::string s(p.api);
     if (!p.statement.empty()) {
       if (!s.empty()) s += ' ';
       s += p.statement;

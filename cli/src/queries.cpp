@@ -172,9 +172,10 @@ bool is_query(const point& p) {
 
 query_summary summarise_queries(const trace_model& m) {
   query_summary q;
-  std::unordered_map<std::string, std::string> shape_of;  // statement -> shape (N+1 loops repeat texts)
+  std::unordered_map<std::string_view, std::string> shape_of;  // statement -> shape (N+1 loops repeat texts)
   std::unordered_map<std::string, std::size_t> index;      // shape -> q.shapes index
   std::map<std::pair<int, std::size_t>, repeat> per_parent;
+  q.shape_of.assign(m.points.size(), -1);
   for (std::size_t i = 0; i < m.points.size(); ++i) {
     const point& p = m.points[i];
     if (!is_query(p)) continue;
@@ -182,6 +183,7 @@ query_summary summarise_queries(const trace_model& m) {
     if (sh == shape_of.end()) sh = shape_of.emplace(p.statement, sql_shape(p.statement)).first;
     auto [it, fresh] = index.emplace(sh->second, q.shapes.size());
     if (fresh) q.shapes.push_back({sh->second});
+    q.shape_of[i] = static_cast<int>(it->second);
     shape_stat& st = q.shapes[it->second];
     const std::int64_t d = p.duration_us();
     ++st.count;
@@ -197,6 +199,16 @@ query_summary summarise_queries(const trace_model& m) {
     ++r.count;
     r.total_us += d;
   }
+  // Prepares of those statements share their shape (the text view folds
+  // prepare/execute pairs of an N+1 loop together); they are not counted.
+  for (std::size_t i = 0; i < m.points.size(); ++i) {
+    const point& p = m.points[i];
+    if (!p.is_db || p.statement.empty() || p.api != "prepare") continue;
+    auto sh = shape_of.find(p.statement);
+    if (sh == shape_of.end()) sh = shape_of.emplace(p.statement, sql_shape(p.statement)).first;
+    auto it = index.find(sh->second);
+    if (it != index.end()) q.shape_of[i] = static_cast<int>(it->second);
+  }
   for (auto& [key, r] : per_parent) {
     if (r.count < n_plus_one_threshold) continue;
     q.shapes[key.second].n_plus_one = true;
@@ -204,7 +216,21 @@ query_summary summarise_queries(const trace_model& m) {
     q.n_plus_one.push_back(std::move(r));
   }
   auto by_total = [](const auto& a, const auto& b) { return a.total_us > b.total_us; };
-  std::stable_sort(q.shapes.begin(), q.shapes.end(), by_total);
+  // Sort the shapes and renumber shape_of to match.
+  std::vector<std::size_t> order(q.shapes.size());
+  for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return q.shapes[a].total_us > q.shapes[b].total_us; });
+  std::vector<int> rank(order.size());
+  std::vector<shape_stat> sorted;
+  sorted.reserve(order.size());
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    rank[order[k]] = static_cast<int>(k);
+    sorted.push_back(std::move(q.shapes[order[k]]));
+  }
+  q.shapes = std::move(sorted);
+  for (int& s : q.shape_of) {
+    if (s >= 0) s = rank[static_cast<std::size_t>(s)];
+  }
   std::stable_sort(q.n_plus_one.begin(), q.n_plus_one.end(), by_total);
   return q;
 }

@@ -81,14 +81,8 @@ void render_text(const trace_model& m, const text_options& o, std::ostream& out)
 
   // Runs of the same statement among siblings (an N+1 loop) show their first
   // two points and one line for the rest.
-  std::unordered_map<std::string, std::string> shapes;
-  auto shape_of = [&](int i) -> const std::string* {
-    const point& p = pts[i];
-    if (!p.is_db || p.statement.empty() || !kids[i].empty()) return nullptr;
-    auto it = shapes.find(p.statement);
-    if (it == shapes.end()) it = shapes.emplace(p.statement, sql_shape(p.statement)).first;
-    return &it->second;
-  };
+  const query_summary q = summarise_queries(m);
+  auto shape_of = [&](int i) -> int { return kids[i].empty() ? q.shape_of[i] : -1; };
   struct frame {
     int index;
     std::string prefix;  // of this line's children
@@ -101,13 +95,9 @@ void render_text(const trace_model& m, const text_options& o, std::ostream& out)
     std::vector<frame> line;
     for (std::size_t i = 0; i < ks.size();) {
       std::size_t j = i + 1;
-      const std::string* shape = o.fold_repeats ? shape_of(ks[i]) : nullptr;
-      if (shape) {
-        while (j < ks.size()) {
-          const std::string* next = shape_of(ks[j]);
-          if (!next || *next != *shape) break;
-          ++j;
-        }
+      const int shape = o.fold_repeats ? shape_of(ks[i]) : -1;
+      if (shape >= 0) {
+        while (j < ks.size() && shape_of(ks[j]) == shape) ++j;
       }
       if (j - i > 4) {
         line.push_back({ks[i], prefix, false});
@@ -180,7 +170,6 @@ void render_text(const trace_model& m, const text_options& o, std::ostream& out)
     }
   }
 
-  const query_summary q = summarise_queries(m);
   if (q.shapes.empty()) return;
   out << '\n' << c.bold() << "Query summary" << c.reset() << ": " << q.statements
       << (q.statements == 1 ? " statement, " : " statements, ") << q.shapes.size()

@@ -9,6 +9,7 @@
 #include <ctime>
 #include <map>
 #include <mutex>
+#include <new>
 #include <thread>
 
 #include "event.h"
@@ -111,6 +112,13 @@ void atfork_parent() { st().mu.unlock(); }
 // (events count as dropped) until it installs a collector of its own.
 void atfork_child() {
   state& s = st();
+  // The parent's worker may have been waiting on these condition variables:
+  // their inherited state counts a waiter that does not exist here, and the
+  // next notify_all() would wait for it forever. Start them (and the error
+  // mutex, which another thread may have held) afresh.
+  new (&s.wake_cv) std::condition_variable;
+  new (&s.done_cv) std::condition_variable;
+  new (&s.err_mu) std::mutex;
   s.worker = nullptr;
   s.running.store(false);
   if (s.coll) new std::shared_ptr<collector>(std::move(s.coll));  // never destroyed here

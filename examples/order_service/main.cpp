@@ -191,7 +191,8 @@ struct served {
 
 // One request, one trace: a new profiler, a "wsgi" point around the handler.
 served serve(const std::string& db_path, const request& r) {
-  served s{r};
+  served s;
+  s.req = r;
   osprofiler::init("demo-hmac-key");
   const auto t0 = std::chrono::steady_clock::now();
   {
@@ -270,7 +271,7 @@ int explain(const fs::path& dir, const std::string& base_id) {
   views::trace_model m;
   try {
     auto t = views::load_trace_from_store(base_id, osprofiler::apply_environment({}).connection_string);
-    m = views::make_model(std::move(t.report), &t.notifications);
+    m = views::make_model(std::move(t.report), &t.times);
   } catch (const std::exception& e) {
     std::cerr << "order_service: " << e.what() << '\n';
     return 1;

@@ -25,7 +25,7 @@ std::string slurp(const std::string& path) {
 
 views::trace_model model_of(const std::string& file) {
   auto t = views::load_trace_file(data(file));
-  return views::make_model(std::move(t.report), &t.notifications);
+  return views::make_model(std::move(t.report), &t.times);
 }
 
 std::string text_of(const views::trace_model& m, views::text_options o = {}) {
@@ -51,7 +51,7 @@ std::vector<notification> trace_with(const std::vector<std::string>& statements)
   };
   note("wsgi-start", base, root, 0, {{"request", {{"method", "GET"}, {"path", "/x"}}}});
   for (std::size_t i = 0; i < statements.size(); ++i) {
-    char id[40];
+    char id[64];
     std::snprintf(id, sizeof id, "33333333-3333-4333-8333-%012zu", i);
     const std::int64_t t = 1000 * static_cast<std::int64_t>(i + 1);
     note("db-start", root, id, t, {{"db", {{"system", "sqlite"}, {"api", "execute"}, {"statement", statements[i]}}}});
@@ -123,7 +123,7 @@ TEST(QuerySummary, TwoRepeatsAreNotNPlusOne) {
 
 TEST(Model, ExactTimesFromNotificationsAndWholeMsFromReport) {
   auto t = views::load_trace_file(data("shop_trace.jsonl"));
-  auto exact = views::make_model(t.report, &t.notifications);
+  auto exact = views::make_model(t.report, &t.times);
   auto coarse = views::make_model(t.report);
   EXPECT_TRUE(exact.precise);
   EXPECT_FALSE(coarse.precise);
@@ -213,7 +213,7 @@ TEST(Dot, EscapesLabelsAndLinksEveryPoint) {
 
 TEST(Json, IsPythonsReportIndentedAndAscii) {
   auto t = views::load_trace_file(data("shop_trace.jsonl"));
-  auto m = views::make_model(t.report, &t.notifications);
+  auto m = views::make_model(t.report, &t.times);
   std::ostringstream out;
   views::render_json(m, out);
   EXPECT_EQ(nlohmann::json::parse(out.str()), t.report);
@@ -246,7 +246,7 @@ TEST(Load, CorruptFilesNameTheLine) {
   const std::string torn = (dir / "torn.jsonl").string();
   std::ofstream(torn) << lines << "{\"name\": \"db-st";
   auto t = views::load_trace_file(torn);
-  EXPECT_EQ(t.notifications.size(), 40u);
+  EXPECT_EQ(t.times.spans.size(), 20u);  // 40 notifications, 20 points
 
   const std::string other = (dir / "other.json").string();
   std::ofstream(other) << "[1, 2]";

@@ -179,6 +179,8 @@ TEST_F(PgStore, UnixSocketUriWorks) {
   const auto base = record_sample_trace(notifier::create(uri));
   EXPECT_EQ(open_store(uri)->load(base).size(), 7u);
   EXPECT_EQ(open_store("postgres://" + uri.substr(uri.find("://") + 3))->load(base).size(), 7u);
+  // SQLAlchemy's spelling, as found in OpenStack service configs.
+  EXPECT_EQ(open_store("postgresql+psycopg2://" + uri.substr(uri.find("://") + 3))->load(base).size(), 7u);
   EXPECT_EQ(open_store(tcp)->load(base).size(), 7u);
 }
 

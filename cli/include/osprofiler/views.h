@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -25,9 +26,10 @@
 namespace osprofiler::views {
 
 // One trace point of the report, with what the views need pre-extracted.
+// The text fields view into the model's report: valid while the model lives.
 struct point {
-  std::string trace_id;
-  std::string name;           // trace point name ("wsgi", "db", ...)
+  std::string_view trace_id;
+  std::string_view name;      // trace point name ("wsgi", "db", ...)
   std::int64_t start_us = 0;  // since the start of the trace
   std::int64_t end_us = 0;
   int parent = -1;            // index in trace_model::points, -1 for a root
@@ -38,11 +40,11 @@ struct point {
   const nlohmann::json* stop_info = nullptr;   // stop payload's "info" (may be null)
   // Database points (start info holds a "db" object).
   bool is_db = false;
-  std::string api;        // db.api
-  std::string statement;  // db.statement, empty when not traced
+  std::string_view api;        // db.api
+  std::string_view statement;  // db.statement, empty when not traced
   // Failure: exception type and message; empty when the point succeeded.
-  std::string error;
-  std::string error_message;
+  std::string_view error;
+  std::string_view error_message;
 
   std::int64_t duration_us() const noexcept { return end_us - start_us; }
 };
@@ -56,9 +58,23 @@ struct trace_model {
   bool precise = false;       // times in µs from notifications, else whole ms
 };
 
+// The exact start and stop of every point (µs since the Unix epoch), taken
+// from the notifications before they are handed to build_report().
+struct point_times {
+  struct span {
+    std::int64_t start = -1, stop = -1;
+  };
+  std::unordered_map<std::string, span> spans;  // by trace id
+  std::int64_t first = 0, last = 0;             // earliest and latest timestamp
+  bool any = false;
+};
+point_times exact_times(const std::vector<notification>& notifications);
+
 // Builds the model of a report. With the notifications the report was built
-// from, durations are exact to the microsecond instead of whole milliseconds.
+// from (or their times), durations are exact to the microsecond instead of
+// whole milliseconds.
 trace_model make_model(nlohmann::json report, const std::vector<notification>* notifications = nullptr);
+trace_model make_model(nlohmann::json report, const point_times* times);
 
 // The shape of a statement: literals and bind values folded to `?`
 // (numbers, strings, $1, ?, ?NNN, :name, @name), `IN (...)` and VALUES lists
@@ -85,6 +101,7 @@ struct repeat {
 
 struct query_summary {
   std::vector<shape_stat> shapes;  // by total time, descending
+  std::vector<int> shape_of;       // per point: index in shapes (queries and their prepares), else -1
   std::vector<repeat> n_plus_one;  // by total time, descending
   std::size_t statements = 0;      // db points with a statement
   std::int64_t total_us = 0;       // their summed time
@@ -132,11 +149,11 @@ class user_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// A loaded trace: the report and, when known, the notifications behind it.
+// A loaded trace: the report and, when known, the exact times of its points.
 struct loaded_trace {
   nlohmann::json report;
-  std::vector<notification> notifications;  // empty for a report file
-  std::string source;                       // where it came from, for messages
+  point_times times;   // empty (any == false) for a report file
+  std::string source;  // where it came from, for messages
 };
 
 // True for a canonical UUID text (what Python's is_uuid_like accepts, lower or upper case).

@@ -1,0 +1,198 @@
+// Bad input at the edges, each with its defined behaviour (docs/reliability.md):
+// SQL text with invalid UTF-8 and NUL bytes, megabyte statements cut at
+// options.max_statement_bytes, info values JSON cannot hold, stop() without
+// start(), clean() in the middle of a trace, and a profiler used after fork().
+// Everything goes through the real SQLite adapter and the real file store,
+// and what the store wrote is read back by Python's json module.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "osprofiler/report.h"
+#include "osprofiler/store.h"
+#include "reliability_util.h"
+
+namespace osprofiler::testing {
+namespace {
+
+class edges : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = temp_dir("edges");
+    file_ = (dir_ / "traces.jsonl").string();
+    options o;
+    o.enabled = true;
+    o.trace_sql = true;
+    o.max_statement_bytes = cap_;
+    set_options(o);
+    notifier::set(notifier::create("file://" + file_));
+    db_ = std::make_unique<sqlite::connection>((dir_ / "app.db").string());
+    clean();
+    init("");
+    base_ = get()->base_id();
+  }
+  void TearDown() override {
+    notifier::flush();
+    notifier::set(std::shared_ptr<collector>{});
+    set_options(options{});
+    clean();
+  }
+  std::vector<notification> stored() {
+    EXPECT_TRUE(notifier::flush());
+    return open_store("file://" + file_)->load(base_);
+  }
+  // Every line of the trace file is JSON to Python too.
+  void python_reads_every_line() {
+    ASSERT_TRUE(notifier::flush());
+    std::string out;
+    const int rc = run(python() + " -c 'import json,sys\nfor l in open(sys.argv[1], encoding=\"utf-8\"): json.loads(l)\n"
+                                  "print(\"ok\")' " + file_, &out);
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("ok"), std::string::npos) << out;
+  }
+  static std::string statement_of(const std::vector<notification>& ns) {
+    for (const auto& n : ns) {
+      if (n.name == "db-start" && n.info["db"].value("api", "") == "prepare") return n.info["db"].value("statement", "");
+    }
+    return "<none>";
+  }
+
+  std::size_t cap_ = 1024;
+  std::filesystem::path dir_;
+  std::string file_, base_;
+  std::unique_ptr<sqlite::connection> db_;
+};
+
+TEST_F(edges, sql_with_invalid_utf8_and_nul_is_recorded_with_replacement_characters) {
+  // SQLite reads up to the NUL; the statement is recorded as given.
+  std::string sql = "SELECT 'caf\xc3\xa9 \xff\xfe' /* \xed\xa0\x80 */";
+  sql += '\0';
+  sql += "ignored";
+  auto s = db_->prepare(sql);
+  ASSERT_TRUE(s.step());
+  EXPECT_EQ(s.column_string(0), "caf\xc3\xa9 \xff\xfe");  // the user's bytes, untouched
+  s.reset();
+  const auto text = statement_of(stored());
+  EXPECT_EQ(text.substr(0, 13), "SELECT 'caf\xc3\xa9");
+  EXPECT_NE(text.find("\xef\xbf\xbd"), std::string::npos) << "invalid bytes become U+FFFD";
+  EXPECT_EQ(text.find("\xff"), std::string::npos);
+  EXPECT_NE(text.find(std::string(1, '\0') + "ignored"), std::string::npos) << "NUL kept as \\u0000";
+  python_reads_every_line();
+}
+
+TEST_F(edges, megabyte_statement_is_cut_at_the_cap_and_says_so) {
+  const std::string comment(1 << 20, 'x');
+  const std::string sql = "SELECT 42 /*" + comment + "*/";
+  auto s = db_->prepare(sql);
+  ASSERT_TRUE(s.step());
+  EXPECT_EQ(s.column_int(0), 42);
+  s.reset();
+  const auto text = statement_of(stored());
+  const std::string marker = "...[truncated " + std::to_string(sql.size() - cap_) + " bytes]";
+  EXPECT_EQ(text, sql.substr(0, cap_) + marker);
+  python_reads_every_line();
+}
+
+TEST_F(edges, info_values_json_cannot_hold_are_replaced) {
+  {
+    trace t("odd", {{"bytes", "\xff\xfe ok"}, {"nan", std::nan("")}, {"inf", INFINITY}, {"big", 1e308}});
+  }
+  const auto ns = stored();
+  ASSERT_EQ(ns.size(), 2u);
+  const auto& info = ns[0].info;
+  EXPECT_EQ(info.value("bytes", ""), "\xef\xbf\xbd\xef\xbf\xbd ok");
+  EXPECT_TRUE(info["nan"].is_null());
+  EXPECT_TRUE(info["inf"].is_null());
+  EXPECT_EQ(info["big"].get<double>(), 1e308);
+  python_reads_every_line();
+}
+
+TEST_F(edges, stop_without_start_records_nothing) {
+  counter_delta delta;
+  stop();
+  stop({{"x", 1}});
+  EXPECT_EQ(get()->depth(), 0u);
+  clean();
+  stop();  // no profiler at all
+  EXPECT_TRUE(notifier::flush());
+  EXPECT_EQ(delta.now().recorded, 0u);
+  init("", base_);
+  start("after");
+  stop();
+  EXPECT_EQ(stored().size(), 2u);
+}
+
+TEST_F(edges, clean_in_the_middle_of_a_trace_abandons_open_points) {
+  {
+    trace outer("outer");
+    auto s = db_->prepare("SELECT 1");
+    clean();  // the request is over for the profiler; objects still in scope
+    EXPECT_EQ(get(), nullptr);
+    ASSERT_TRUE(s.step());
+    EXPECT_EQ(s.column_int(0), 1);
+    s.reset();
+    // A new trace on the same thread is not disturbed by the old objects.
+    init("");
+    trace fresh("fresh");
+  }
+  const auto old_trace = stored();
+  // outer-start and the prepare point; no stops for the abandoned points.
+  std::size_t starts = 0, stops = 0;
+  for (const auto& n : old_trace) (n.name.find("-stop") != std::string::npos ? stops : starts)++;
+  EXPECT_EQ(starts, 2u);
+  EXPECT_EQ(stops, 1u) << "prepare finished before clean(); outer is abandoned";
+  const auto report = build_report(old_trace);
+  ASSERT_EQ(report["children"].size(), 1u);
+  EXPECT_EQ(report["children"][0]["info"]["name"], "outer");
+}
+
+TEST_F(edges, after_fork_the_child_drops_until_it_has_its_own_collector) {
+  {
+    trace before("before-fork");
+  }
+  ASSERT_TRUE(notifier::flush());
+  const auto child_file = (dir_ / "child.jsonl").string();
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // The child: the inherited collector is abandoned, events are dropped.
+    int code = 0;
+    const auto before = notifier::stats();
+    { trace t("child-untraced"); }
+    if (!notifier::flush()) code |= 4;  // settled (as dropped) before a collector exists
+    const auto after = notifier::stats();
+    if (notifier::get() != nullptr) code |= 1;
+    if (after.dropped - before.dropped != 2 || after.recorded - before.recorded != 2) code |= 2;
+    // Its own collector: traced from then on, to its own file.
+    notifier::set(notifier::create("file://" + child_file));
+    clean();
+    init("");
+    { trace t("child-traced"); }
+    if (!notifier::flush()) code |= 4;
+    const auto done = notifier::stats();
+    if (done.sent - after.sent != 2) code |= 8;
+    std::_Exit(code);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: collector inherited, 2: not counted as dropped, 4: flush, 8: not sent";
+  // The parent's file has nothing from the child; the child's has its trace.
+  for (const auto& n : stored()) EXPECT_EQ(n.name.rfind("before-fork", 0), 0u) << n.name;
+  std::ifstream in(child_file);
+  std::string line, all;
+  while (std::getline(in, line)) all += line + "\n";
+  EXPECT_NE(all.find("child-traced-start"), std::string::npos);
+  EXPECT_NE(all.find("child-traced-stop"), std::string::npos);
+  EXPECT_EQ(all.find("child-untraced"), std::string::npos);
+  // The parent still traces.
+  { trace after("after-fork"); }
+  EXPECT_EQ(stored().size(), 4u);
+}
+
+}  // namespace
+}  // namespace osprofiler::testing
