@@ -60,7 +60,7 @@ print(profiler.get().get_base_id())
 }  // namespace
 
 TEST(CommandOnPostgres, ReadsWhatPythonWroteLikePythonDoes) {
-  const std::string uri = osprofiler::testing::pg_uri();
+  const std::string uri = osprofiler::testing::pg_fresh_database("cli");
   const std::string base = python_writes_trace(uri);
   ASSERT_EQ(base.size(), 36u) << "python wrote no trace: '" << base << "'";
   const auto dir = osprofiler::testing::temp_dir("cli-pg");
@@ -100,7 +100,7 @@ TEST(CommandOnPostgres, ReadsWhatPythonWroteLikePythonDoes) {
 }
 
 TEST(CommandOnPostgres, UnknownTraceAndUnreachableStore) {
-  const std::string uri = osprofiler::testing::pg_uri();
+  const std::string uri = osprofiler::testing::pg_fresh_database("cli");
   std::string err;
   const std::string missing = "00000000-dead-4000-8000-000000000000";
   EXPECT_EQ(sh(cli() + " trace show " + missing + " --connection-string '" + uri + "' 2>&1 >/dev/null", &err, false), 1);

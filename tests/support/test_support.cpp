@@ -43,6 +43,18 @@ std::string pg_socket_uri() {
   return uri;
 }
 
+std::string pg_fresh_database(const std::string& tag) {
+  static int counter = 0;
+  const std::string name = tag + "_" + std::to_string(getpid()) + "_" + std::to_string(counter++);
+  const std::string uri = pg_uri();
+  std::string out;
+  if (run("psql -X -q '" + uri + "' -c 'DROP DATABASE IF EXISTS " + name + "' -c 'CREATE DATABASE " + name + "'",
+          &out) != 0) {
+    throw std::runtime_error("cannot create test database " + name + ": " + out);
+  }
+  return uri.substr(0, uri.rfind('/') + 1) + name;
+}
+
 bool pg_control(const std::string& cmd) {
   return run((source_dir() / "scripts/pg-test-server.sh").string() + " " + cmd + " " + pg_dir()) == 0;
 }

@@ -18,6 +18,10 @@ namespace osprofiler::testing {
 std::string pg_uri();
 // The same server over its unix socket.
 std::string pg_socket_uri();
+// A new empty database on the test server, unique to this process and call,
+// so test binaries that ctest runs in parallel never share tables. Returns
+// its URI (TCP).
+std::string pg_fresh_database(const std::string& tag);
 // The server's directory (for scripts/pg-test-server.sh restart).
 std::string pg_dir();
 // Runs scripts/pg-test-server.sh <cmd> on the test server; true on success.
