@@ -287,7 +287,7 @@ int explain(const fs::path& dir, const std::string& base_id) {
     ++shown;
     std::printf("\n  %s in %zu run%s: %s\n", views::format_duration(s.total_us).c_str(), s.count, s.count == 1 ? "" : "s",
                 s.shape.c_str());
-    auto plan = db.prepare("EXPLAIN QUERY PLAN " + p.statement);
+    auto plan = db.prepare("EXPLAIN QUERY PLAN " + std::string(p.statement));
     while (plan.step()) {
       const std::string detail = plan.column_string(3);
       std::printf("      %s", detail.c_str());

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <climits>
 #include <regex>
 #include <set>
 
@@ -41,6 +42,13 @@ TEST(timestamps, format_has_six_fraction_digits_in_utc) {
   EXPECT_EQ(osprofiler::format_timestamp(0), "1970-01-01T00:00:00.000000");
   EXPECT_EQ(osprofiler::format_timestamp(1795277681833431LL), "2026-11-21T16:14:41.833431");
   EXPECT_EQ(osprofiler::format_timestamp(-1), "1969-12-31T23:59:59.999999");
+  // Within one second only the microseconds change (the cached prefix is reused).
+  EXPECT_EQ(osprofiler::format_timestamp(1795277681000001LL), "2026-11-21T16:14:41.000001");
+  EXPECT_EQ(osprofiler::format_timestamp(1795277681999999LL), "2026-11-21T16:14:41.999999");
+  EXPECT_EQ(osprofiler::format_timestamp(1795277682000000LL), "2026-11-21T16:14:42.000000");
+  // Absurd times still give 26 characters, never a crash.
+  EXPECT_EQ(osprofiler::format_timestamp(INT64_MAX).size(), 26u);
+  EXPECT_EQ(osprofiler::format_timestamp(INT64_MIN).size(), 26u);
 }
 
 TEST(timestamps, parse_inverts_format_and_accepts_short_fractions) {
