@@ -26,6 +26,10 @@ case "$mode" in
     build="$root/build-asan"
     flags+=(-DOSPROFILER_ASAN=ON -DOSPROFILER_BUILD_BENCH=OFF)
     export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
+    export LSAN_OPTIONS="suppressions=$root/scripts/lsan.supp:print_suppressions=0"
+    # An uninstrumented consumer cannot link the instrumented libraries: the
+    # install test runs in the release pass only.
+    ctest_args+=(-LE install)
     export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
     ;;
   tsan)
