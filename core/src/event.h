@@ -56,8 +56,6 @@ void push_point(profiler& p, const uuid& id, const std::string& name);
 // thread has reset to a default event. `fill` must not throw.
 using fill_fn = void (*)(event& slot, const void* ctx) noexcept;
 void record_with(fill_fn fill, const void* ctx) noexcept;
-// The same for an event built beforehand.
-void record(event&& e) noexcept;
 
 // What a stop notification needs; filled into its queue slot in place.
 struct stop_record {

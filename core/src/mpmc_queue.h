@@ -1,5 +1,5 @@
 // Private: bounded multi-producer queue (Dmitry Vyukov's array queue).
-// A push is one CAS on the enqueue position plus a move into the slot; a full
+// A push is one CAS on the enqueue position plus writing the slot in place; a full
 // queue fails at once, so the caller decides to drop or wait.
 #pragma once
 
@@ -22,26 +22,6 @@ class mpmc_queue {
   }
 
   std::size_t capacity() const noexcept { return mask_ + 1; }
-
-  bool try_push(T&& value) noexcept {
-    std::size_t pos = enqueue_pos_.load(std::memory_order_relaxed);
-    for (;;) {
-      cell& c = cells_[pos & mask_];
-      const std::size_t seq = c.sequence.load(std::memory_order_acquire);
-      const auto diff = static_cast<std::ptrdiff_t>(seq) - static_cast<std::ptrdiff_t>(pos);
-      if (diff == 0) {
-        if (enqueue_pos_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
-          c.value = std::move(value);
-          c.sequence.store(pos + 1, std::memory_order_release);
-          return true;
-        }
-      } else if (diff < 0) {
-        return false;  // full
-      } else {
-        pos = enqueue_pos_.load(std::memory_order_relaxed);
-      }
-    }
-  }
 
   // Claims a slot and lets `fill` write the value in place (no temporary to
   // build, move and destroy on the caller's thread). `fill` must not throw.

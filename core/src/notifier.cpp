@@ -505,10 +505,6 @@ void record_with(fill_fn fill, const void* ctx) noexcept {
   if (s.sleeping.load(std::memory_order_relaxed) && q->pushed() - q->popped() >= q->capacity() / 4) wake(s);
 }
 
-void record(event&& e) noexcept {
-  record_with([](event& slot, const void* ctx) noexcept { slot = std::move(*static_cast<event*>(const_cast<void*>(ctx))); },
-              &e);
-}
 }  // namespace detail
 
 // ---- public: notifier -----------------------------------------------------
