@@ -25,6 +25,9 @@ std::string uri_for(const std::filesystem::path& p) { return "sqlite:///" + p.st
 void exec(const std::filesystem::path& db, const std::string& sql) {
   sqlite3* h = nullptr;
   ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+  // The store's connection may still be closing on the notifier thread, and
+  // closing the last WAL connection checkpoints under a lock: wait for it.
+  sqlite3_busy_timeout(h, 10000);
   char* err = nullptr;
   const int rc = sqlite3_exec(h, sql.c_str(), nullptr, nullptr, &err);
   EXPECT_EQ(rc, SQLITE_OK) << (err ? err : "") << " in " << sql;
