@@ -86,7 +86,7 @@ void pair_tracing_file(benchmark::State& state) {
   op::notifier::set(std::shared_ptr<op::collector>{});
   std::filesystem::remove(path);
 }
-BENCHMARK(pair_tracing_file)->Iterations(tracing_iterations)->Repetitions(3)->ReportAggregatesOnly(true);
+BENCHMARK(pair_tracing_file)->Iterations(tracing_iterations)->Repetitions(5)->ReportAggregatesOnly(true);
 
 void db_call_tracing_with_statement(benchmark::State& state) {
   const auto path = std::filesystem::temp_directory_path() / "osprofiler-bench-core-db.jsonl";
@@ -112,7 +112,7 @@ void db_call_tracing_with_statement(benchmark::State& state) {
   op::notifier::set(std::shared_ptr<op::collector>{});
   std::filesystem::remove(path);
 }
-BENCHMARK(db_call_tracing_with_statement)->Iterations(tracing_iterations)->Repetitions(3)->ReportAggregatesOnly(true);
+BENCHMARK(db_call_tracing_with_statement)->Iterations(tracing_iterations)->Repetitions(5)->ReportAggregatesOnly(true);
 
 // Prints the usual console table and, at the end, each benchmark's time as a
 // ratio to two_clock_reads from the same run. CPU time of the calling thread

@@ -9,14 +9,11 @@
 //
 //   scripts/pg-test-server.sh start /tmp/pgbench
 //   OSPROFILER_BENCH_PG=$(cat /tmp/pgbench/uri) build/bench/pqxx/pqxx_bench
-#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <map>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include <benchmark/benchmark.h>
 #include <pqxx/pqxx>
@@ -25,11 +22,11 @@
 #include "osprofiler/options.h"
 #include "osprofiler/pqxx/pqxx.h"
 #include "osprofiler/profiler.h"
+#include "rounds.h"
 
 namespace {
 
 constexpr int kRows = 1000;
-constexpr int kRounds = 7;
 const char* const kSelect = "SELECT id, v FROM pqxx_bench WHERE id = $1";
 
 std::string g_uri;
@@ -74,43 +71,6 @@ void traced_types(benchmark::State& state, bool tracing) {
 void disabled(benchmark::State& state) { traced_types(state, false); }
 void traced(benchmark::State& state) { traced_types(state, true); }
 
-// Prints what the console reporter prints, then the ratios of the medians.
-class ratio_reporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& r : runs) {
-      const std::string name = r.benchmark_name();
-      const std::string variant = name.substr(0, name.find('/'));
-      times_[variant].push_back(r.GetAdjustedRealTime());
-      cpu_[variant].push_back(r.GetAdjustedCPUTime());
-    }
-  }
-  void Finalize() override {
-    ConsoleReporter::Finalize();
-    auto median = [](std::vector<double> v) {
-      std::sort(v.begin(), v.end());
-      return v.empty() ? 0.0 : v[v.size() / 2];
-    };
-    const double base = median(times_["raw"]), cpu_base = median(cpu_["raw"]);
-    if (base <= 0 || cpu_base <= 0) return;
-    // Wall time is what the caller waits; CPU time is the calling thread's
-    // own work, which the server's and the network's noise does not reach.
-    std::printf("\nmedian of %d rounds, per SELECT:   wall (ratio)        caller CPU (ratio)\n", kRounds);
-    for (const char* name : {"raw", "disabled", "traced"}) {
-      const double t = median(times_[name]), c = median(cpu_[name]);
-      std::printf("  %-9s %20.2f us (%.3fx) %10.2f us (%.3fx)\n", name, t / 1000.0, t / base, c / 1000.0,
-                  c / cpu_base);
-    }
-    const auto s = osprofiler::notifier::stats();
-    std::printf("notifier: %llu recorded, %llu sent, %llu dropped\n", (unsigned long long)s.recorded,
-                (unsigned long long)s.sent, (unsigned long long)s.dropped);
-  }
-
- private:
-  std::map<std::string, std::vector<double>> times_, cpu_;
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -136,15 +96,13 @@ int main(int argc, char** argv) {
   std::filesystem::remove(trace_file);
   osprofiler::notifier::set(osprofiler::notifier::create("file://" + trace_file.string()));
 
-  for (int round = 0; round < kRounds; ++round) {
-    const std::string suffix = "/round:" + std::to_string(round);
-    benchmark::RegisterBenchmark(("raw" + suffix).c_str(), raw)->MinTime(0.5)->UseRealTime();
-    benchmark::RegisterBenchmark(("disabled" + suffix).c_str(), disabled)->MinTime(0.5)->UseRealTime();
-    benchmark::RegisterBenchmark(("traced" + suffix).c_str(), traced)->MinTime(0.5)->UseRealTime();
-  }
-  benchmark::Initialize(&argc, argv);
-  ratio_reporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
+  // Wall time is what the caller waits for; CPU time is the calling thread's
+  // own work, which the server's and the socket's noise does not reach.
+  osprofiler::bench::rounds_options opts;
+  opts.real_time = true;
+  opts.unit = "per SELECT";
+  opts.targets = "disabled <= 1.01x, traced <= 1.02x (wall)";
+  osprofiler::bench::run_rounds(argc, argv, {{"raw", raw}, {"disabled", disabled}, {"traced", traced}}, opts);
   osprofiler::notifier::flush();
   osprofiler::notifier::set(std::shared_ptr<osprofiler::collector>{});
   std::filesystem::remove(trace_file);

@@ -1,7 +1,8 @@
 // Point SELECT by primary key through a prepared soci::statement on SQLite
 // :memory:: the raw SOCI session, the traced session with the profiler
-// disabled, and traced with trace_sql on (collector: a file:// temp file).
-// Run all three in one process and compare the ratios to raw.
+// disabled, and traced with trace_sql on (collector: a file:// temp file),
+// in interleaved rounds (bench/support/rounds.h). CPU time is the calling
+// thread's (the collector writes on the notifier thread).
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include "osprofiler/notifier.h"
 #include "osprofiler/profiler.h"
 #include "osprofiler/soci/soci.h"
+#include "rounds.h"
 
 namespace {
 
@@ -44,42 +46,38 @@ void raw(benchmark::State& state) {
   point_select(state, sql);
 }
 
-void traced_disabled(benchmark::State& state) {
-  osprofiler::set_options(osprofiler::options{});
-  osprofiler::init("bench");
-  {
-    osprofiler::soci::session sql(soci::sqlite3, ":memory:");
-    point_select(state, sql);
-  }
-  osprofiler::clean();
+void set_tracing(bool on) {
+  osprofiler::options o;
+  o.enabled = on;
+  o.trace_sql = on;
+  osprofiler::set_options(o);
 }
 
-void traced_trace_sql(benchmark::State& state) {
-  const std::string path = "/tmp/osprofiler-soci-bench-" + std::to_string(getpid()) + ".jsonl";
-  osprofiler::notifier::set(osprofiler::notifier::create("file://" + path));
-  osprofiler::options o;
-  o.enabled = true;
-  o.trace_sql = true;
-  osprofiler::set_options(o);
+void traced_session(benchmark::State& state, bool tracing) {
+  set_tracing(tracing);
   osprofiler::init("bench");
   {
     osprofiler::soci::session sql(soci::sqlite3, ":memory:");
     point_select(state, sql);
   }
   osprofiler::clean();
-  osprofiler::notifier::flush();
-  const auto s = osprofiler::notifier::stats();
-  state.counters["dropped"] = static_cast<double>(s.dropped);
-  osprofiler::set_options(osprofiler::options{});
-  osprofiler::notifier::set(std::shared_ptr<osprofiler::collector>{});
-  std::remove(path.c_str());
+  set_tracing(false);
 }
+
+void disabled(benchmark::State& state) { traced_session(state, false); }
+void traced(benchmark::State& state) { traced_session(state, true); }
 
 }  // namespace
 
-BENCHMARK(raw);
-BENCHMARK(traced_disabled);
-BENCHMARK(traced_trace_sql);
-BENCHMARK(raw);  // again: shows the drift of the machine between runs
-
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  const std::string path = "/tmp/osprofiler-soci-bench-" + std::to_string(getpid()) + ".jsonl";
+  osprofiler::notifier::set(osprofiler::notifier::create("file://" + path));
+  osprofiler::bench::rounds_options opts;
+  opts.unit = "per execute";
+  opts.targets = "disabled <= 1.02x, traced <= 1.15x (caller CPU)";
+  osprofiler::bench::run_rounds(argc, argv, {{"raw", raw}, {"disabled", disabled}, {"traced", traced}}, opts);
+  osprofiler::notifier::flush();
+  osprofiler::notifier::set(std::shared_ptr<osprofiler::collector>{});
+  std::remove(path.c_str());
+  return 0;
+}

@@ -8,13 +8,10 @@
 // machine falls on all of them alike; the ratios at the end use each
 // variant's median round. CPU time is the calling thread's (the store writes
 // on the notifier thread).
-#include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <map>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include <benchmark/benchmark.h>
 
@@ -22,6 +19,7 @@
 #include "osprofiler/options.h"
 #include "osprofiler/profiler.h"
 #include "osprofiler/sqlite/sqlite.h"
+#include "rounds.h"
 #ifdef OSPROFILER_BENCH_SQLITE_STORE
 #include "osprofiler/stores.h"
 #endif
@@ -29,7 +27,6 @@
 namespace {
 
 constexpr int kRows = 1000;
-constexpr int kRounds = 7;
 const char* const kSelect = "SELECT id, v FROM t WHERE id = ?";
 
 void set_tracing(bool on) {
@@ -100,42 +97,6 @@ void traced_types(benchmark::State& state, bool tracing) {
 void disabled(benchmark::State& state) { traced_types(state, false); }
 void traced(benchmark::State& state) { traced_types(state, true); }
 
-// Prints what the console reporter prints, then the ratios of the medians.
-class ratio_reporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& r : runs) {
-      const std::string name = r.benchmark_name();
-      const std::string variant = name.substr(0, name.find('/'));
-      times_[variant].push_back(r.GetAdjustedRealTime());
-      cpu_[variant].push_back(r.GetAdjustedCPUTime());
-    }
-  }
-  void Finalize() override {
-    ConsoleReporter::Finalize();
-    auto median = [](std::vector<double> v) {
-      std::sort(v.begin(), v.end());
-      return v.empty() ? 0.0 : v[v.size() / 2];
-    };
-    const double base = median(times_["raw"]), cpu_base = median(cpu_["raw"]);
-    if (base <= 0 || cpu_base <= 0) return;
-    std::printf("\nmedian of %d rounds, per SELECT:   wall (ratio)        caller CPU (ratio)\n", kRounds);
-    for (const char* name : {"raw", "disabled", "traced"}) {
-      const double t = median(times_[name]), c = median(cpu_[name]);
-      std::printf("  %-9s %20.3f us (%.3fx) %10.3f us (%.3fx)\n", name, t / 1000.0, t / base, c / 1000.0,
-                  c / cpu_base);
-    }
-    std::printf("targets: disabled <= 1.02x, traced <= 1.20x (caller CPU)\n");
-    const auto s = osprofiler::notifier::stats();
-    std::printf("notifier: %llu recorded, %llu sent, %llu dropped\n", (unsigned long long)s.recorded,
-                (unsigned long long)s.sent, (unsigned long long)s.dropped);
-  }
-
- private:
-  std::map<std::string, std::vector<double>> times_, cpu_;
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -151,15 +112,10 @@ int main(int argc, char** argv) {
   std::printf("store: %s\n", store.c_str());
   osprofiler::notifier::set(osprofiler::notifier::create(store));
 
-  for (int round = 0; round < kRounds; ++round) {
-    const std::string suffix = "/round:" + std::to_string(round);
-    benchmark::RegisterBenchmark(("raw" + suffix).c_str(), raw)->MinTime(0.5);
-    benchmark::RegisterBenchmark(("disabled" + suffix).c_str(), disabled)->MinTime(0.5);
-    benchmark::RegisterBenchmark(("traced" + suffix).c_str(), traced)->MinTime(0.5);
-  }
-  benchmark::Initialize(&argc, argv);
-  ratio_reporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
+  osprofiler::bench::rounds_options opts;
+  opts.unit = "per SELECT";
+  opts.targets = "disabled <= 1.02x, traced <= 1.20x (caller CPU)";
+  osprofiler::bench::run_rounds(argc, argv, {{"raw", raw}, {"disabled", disabled}, {"traced", traced}}, opts);
   osprofiler::notifier::flush();
   osprofiler::notifier::set(std::shared_ptr<osprofiler::collector>{});
   std::filesystem::remove_all(dir);

@@ -35,12 +35,12 @@ void call::begin(const endpoint& ep, const char* api, const shared_text& stateme
   profiler* p = detail::t_profiler;
   struct start_record {
     uuid base, parent, trace;
-    std::int64_t unix_ns;
+    std::int64_t stamp;
     const endpoint* ep;
     const char* api;
     const shared_text* statement;  // null: not recorded
     nlohmann::json* params;        // null: not recorded
-  } r{p->base(), p->current(), uuid::generate(), detail::now_unix_ns(), &ep, api,
+  } r{p->base(), p->current(), uuid::generate(), detail::now_stamp(), &ep, api,
       trace_sql() && statement ? &statement : nullptr,
       !params.is_null() && trace_sql_params() ? &params : nullptr};
   try {
@@ -55,7 +55,7 @@ void call::begin(const endpoint& ep, const char* api, const shared_text& stateme
         e.base = r.base;
         e.parent = r.parent;
         e.trace = r.trace;
-        e.unix_ns = r.unix_ns;
+        e.stamp = r.stamp;
         e.db_system = r.ep->system;
         e.db_api = r.api;
         e.db_namespace = r.ep->ns;
@@ -123,16 +123,16 @@ void call::fail(std::string etype, std::string message, nlohmann::json db_fields
 
 void call::end_here() noexcept {
   if (!owner_) return;
-  const std::int64_t now = detail::now_unix_ns();
+  const std::int64_t now = detail::now_stamp();
   if (is_parked_) {
-    parked_.end_ns = now;
+    parked_.end_stamp = now;
     return;
   }
   profiler* p = owner_;
   if (!detail::owns_top(p, serial_, depth_)) return;
   parked_.base = p->base();
   if (!detail_access::pop(*p, parked_.trace, parked_.parent, parked_.name)) return;
-  parked_.end_ns = now;
+  parked_.end_stamp = now;
   is_parked_ = true;
 }
 
@@ -149,7 +149,7 @@ void call::finish() noexcept {
     r.parent = parked_.parent;
     r.trace = parked_.trace;
     r.name = &parked_.name;
-    r.unix_ns = parked_.end_ns;
+    r.stamp = parked_.end_stamp;
     detail::record_stop(r);
     return;
   }
@@ -160,7 +160,7 @@ void call::finish() noexcept {
   std::string name;
   r.base = p->base();
   if (!detail_access::pop(*p, r.trace, r.parent, name)) return;
-  r.unix_ns = detail::now_unix_ns();
+  r.stamp = detail::now_stamp();
   r.name = &name;
   detail::record_stop(r);
 }

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "clock.h"
 #include "osprofiler/db.h"
 #include "osprofiler/ids.h"
 #include "osprofiler/profiler.h"
@@ -35,7 +36,7 @@ namespace osprofiler::detail {
 
 struct event {
   uuid base, parent, trace;
-  std::int64_t unix_ns = 0;
+  std::int64_t stamp = 0;  // see clock.h
   bool stop = false;
   std::string name;     // the point's name, without -start / -stop
   nlohmann::json info;  // null or an object
@@ -48,7 +49,6 @@ struct event {
   std::int64_t db_rows = -1;
 };
 
-std::int64_t now_unix_ns() noexcept;
 // Pushes an already-recorded start onto the profiler's stack.
 void push_point(profiler& p, const uuid& id, const std::string& name);
 // Hands an event to the notifier queue (drops and counts when full):
@@ -60,7 +60,7 @@ void record_with(fill_fn fill, const void* ctx) noexcept;
 // What a stop notification needs; filled into its queue slot in place.
 struct stop_record {
   uuid base, parent, trace;
-  std::int64_t unix_ns = 0;
+  std::int64_t stamp = 0;
   std::string* name = nullptr;          // moved into the slot
   nlohmann::json* info = nullptr;       // moved when it is an object
   bool db = false;                      // a db::call stop: rows go to info.db

@@ -16,13 +16,13 @@
 
 #include "event.h"
 #include "file_store.h"
-#include "mpmc_queue.h"
+#include "mpsc_queue.h"
 
 namespace osprofiler {
 namespace {
 
 using detail::event;
-using queue_t = detail::mpmc_queue<event>;
+using queue_t = detail::mpsc_queue<event>;
 using clock = std::chrono::steady_clock;
 
 constexpr std::size_t batch_limit = 1024;
@@ -66,10 +66,6 @@ struct state {
   // increment counts a push-side drop in both `recorded` and `dropped`.
   std::atomic<std::uint64_t> dropped{0}, sent{0}, failed{0};
   std::atomic<std::uint64_t> dropped_at_push{0};
-  // Events queued or taken by the worker and not yet settled. Producers
-  // reserve room here first, so a batch being delivered (or retried) counts
-  // against the capacity too and queued() never exceeds it.
-  std::atomic<std::size_t> held{0};
   std::uint64_t processed = 0;      // events taken off the queues and settled; guarded by mu
   std::uint64_t flush_requests = 0, flushes_done = 0, flush_target = 0;  // guarded by mu
 
@@ -168,7 +164,7 @@ void format_into(std::int64_t unix_us, char* out) {
 
 // ---- conversion (notifier thread) ----------------------------------------
 
-notification convert(event& e, const collector* c) {
+notification convert(event& e, const collector* c, const detail::stamp_converter& clock) {
   notification n;
   n.name.reserve(e.name.size() + 6);
   n.name = e.name;
@@ -176,7 +172,7 @@ notification convert(event& e, const collector* c) {
   n.base_id = e.base.str();
   n.parent_id = e.parent.str();
   n.trace_id = e.trace.str();
-  n.timestamp = format_timestamp(e.unix_ns / 1000);
+  n.timestamp = format_timestamp(clock.unix_ns(e.stamp) / 1000);
   if (c) {
     n.project = c->project();
     n.service = c->service();
@@ -246,6 +242,8 @@ void deliver(state& s, std::vector<notification>& batch, const std::shared_ptr<c
 void worker_main(state& s) {
   std::vector<notification> batch;
   batch.reserve(batch_limit);
+  std::vector<std::pair<queue_t*, std::size_t>> taken;  // events peeked, per queue
+  detail::stamp_converter stamps;
   auto idle_wait = std::chrono::milliseconds(1);
   for (;;) {
     std::shared_ptr<collector> c;
@@ -259,32 +257,34 @@ void worker_main(state& s) {
       target = s.flush_target;
     }
     batch.clear();
-    event e;
-    std::size_t taken = 0;
+    taken.clear();
+    stamps.refresh();  // after every event about to be taken was stamped
+    std::size_t total = 0;
     for (queue_t* q : queues) {
-      while (batch.size() < batch_limit && q->try_pop(e)) {
-        ++taken;
+      std::size_t n = 0;
+      // Events stay in their slots until settled: the queue's capacity then
+      // bounds what is queued and what is being delivered (or retried).
+      for (event* e; total < batch_limit && (e = q->peek(n)) != nullptr; ++n, ++total) {
         try {
-          batch.push_back(convert(e, c.get()));
+          batch.push_back(convert(*e, c.get(), stamps));
         } catch (...) {
           s.failed.fetch_add(1, std::memory_order_relaxed);
           std::lock_guard<std::mutex> lock(s.mu);
           ++s.processed;
         }
-        e = event{};
       }
+      if (n > 0) taken.emplace_back(q, n);
     }
+    if (!batch.empty()) deliver(s, batch, c);
+    for (auto& [q, n] : taken) q->release(n);
 
     if (!batch.empty()) {
-      deliver(s, batch, c);
-      s.held.fetch_sub(taken, std::memory_order_relaxed);
       std::lock_guard<std::mutex> lock(s.mu);
       s.processed += batch.size();
       s.done_cv.notify_all();
       idle_wait = std::chrono::milliseconds(1);
       continue;
     }
-    s.held.fetch_sub(taken, std::memory_order_relaxed);  // events that failed to convert
 
     // Queues empty: finish a pending flush, then sleep.
     std::unique_lock<std::mutex> lock(s.mu);
@@ -465,16 +465,8 @@ std::string dump_json(const nlohmann::json& j, int indent) {
 // ---- the calling thread's side -------------------------------------------
 
 namespace {
-// Queues an event if the events held (queued + being delivered) stay within
-// the current queue's capacity.
-bool push(state& s, queue_t* q, detail::fill_fn fill, const void* ctx) noexcept {
-  if (s.held.fetch_add(1, std::memory_order_relaxed) >= q->capacity()) {
-    s.held.fetch_sub(1, std::memory_order_relaxed);
-    return false;
-  }
-  if (q->try_emplace([&](event& slot) { fill(slot, ctx); })) return true;
-  s.held.fetch_sub(1, std::memory_order_relaxed);
-  return false;
+bool push(queue_t* q, detail::fill_fn fill, const void* ctx) noexcept {
+  return q->try_emplace([&](event& slot) { fill(slot, ctx); });
 }
 }  // namespace
 
@@ -487,7 +479,7 @@ void record_with(fill_fn fill, const void* ctx) noexcept {
   if (s.stopped.load(std::memory_order_relaxed)) return drop();
   ensure_worker(s);
   queue_t* q = s.current.load(std::memory_order_acquire);
-  if (!push(s, q, fill, ctx)) {
+  if (!push(q, fill, ctx)) {
     if (s.policy.load(std::memory_order_relaxed) == overflow_policy::drop || !s.running.load()) {
       drop();
       if (s.sleeping.load(std::memory_order_relaxed)) wake(s);
@@ -499,7 +491,7 @@ void record_with(fill_fn fill, const void* ctx) noexcept {
       std::this_thread::sleep_for(std::chrono::microseconds(50));
       if (s.stopped.load()) return drop();
       q = s.current.load(std::memory_order_acquire);
-    } while (!push(s, q, fill, ctx));
+    } while (!push(q, fill, ctx));
   }
   // A full-ish queue must not wait for the worker's idle timer.
   if (s.sleeping.load(std::memory_order_relaxed) && q->pushed() - q->popped() >= q->capacity() / 4) wake(s);
@@ -581,7 +573,7 @@ void configure_queue(std::size_t capacity, overflow_policy policy) {
   s.policy.store(policy);
   capacity = std::max<std::size_t>(capacity, 2);
   std::lock_guard<std::mutex> lock(s.mu);
-  if (s.current.load()->capacity() == queue_t(capacity).capacity()) return;
+  if (s.current.load()->capacity() == queue_t::rounded(capacity)) return;
   s.queues.push_back(std::make_unique<queue_t>(capacity));
   s.current.store(s.queues.back().get(), std::memory_order_release);
 }

@@ -15,12 +15,6 @@ namespace osprofiler {
 namespace detail {
 __thread profiler* t_profiler __attribute__((tls_model("initial-exec"))) = nullptr;
 
-std::int64_t now_unix_ns() noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 void push_point(profiler& p, const uuid& id, const std::string& name) { detail_access::push(p, id, name); }
 }  // namespace detail
 
@@ -45,10 +39,10 @@ profiler::profiler(std::string hmac_key, uuid base_id, uuid parent_id)
 void profiler::start(std::string_view name, nlohmann::json info) noexcept {
   struct start_record {
     uuid base, parent, trace;
-    std::int64_t unix_ns;
+    std::int64_t stamp;
     std::string_view name;
     nlohmann::json* info;
-  } r{stack_.front(), stack_.back(), uuid::generate(), detail::now_unix_ns(), name, &info};
+  } r{stack_.front(), stack_.back(), uuid::generate(), detail::now_stamp(), name, &info};
   try {
     stack_.push_back(r.trace);
     names_.emplace_back(name);
@@ -62,7 +56,7 @@ void profiler::start(std::string_view name, nlohmann::json info) noexcept {
         e.base = r.base;
         e.parent = r.parent;
         e.trace = r.trace;
-        e.unix_ns = r.unix_ns;
+        e.stamp = r.stamp;
         try {
           e.name.assign(r.name.data(), r.name.size());
         } catch (...) {
@@ -77,7 +71,7 @@ void profiler::stop(nlohmann::json info) noexcept {
   std::string name;
   r.base = stack_.front();
   if (!detail_access::pop(*this, r.trace, r.parent, name)) return;
-  r.unix_ns = detail::now_unix_ns();
+  r.stamp = detail::now_stamp();
   r.name = &name;
   r.info = &info;
   detail::record_stop(r);
@@ -91,7 +85,7 @@ void detail::record_stop(stop_record& r) noexcept {
         e.base = r.base;
         e.parent = r.parent;
         e.trace = r.trace;
-        e.unix_ns = r.unix_ns;
+        e.stamp = r.stamp;
         e.name = std::move(*r.name);
         if (r.info && r.info->is_object()) e.info = std::move(*r.info);
         if (r.db) {

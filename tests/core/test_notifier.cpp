@@ -270,3 +270,46 @@ TEST_F(notifier_test, invalid_utf8_in_info_still_serialises) {
   EXPECT_NE(text.find("\xEF\xBF\xBD"), std::string::npos) << "bad bytes become U+FFFD";
   EXPECT_NO_THROW(nlohmann::json::parse(text));
 }
+
+namespace {
+std::int64_t wall_clock_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+// Points are stamped with a cheap counter on the calling thread and turned
+// into wall-clock time on the notifier thread (docs/architecture.md). Whatever
+// the clock (ctest runs this binary again with OSPROFILER_CLOCK=system), the
+// timestamps agree with the wall clock, keep their order, and measure
+// durations.
+TEST_F(notifier_test, timestamps_agree_with_the_wall_clock_and_keep_their_order) {
+  auto sink = std::make_shared<memory_collector>();
+  op::notifier::set(sink);
+  std::vector<std::int64_t> before, after;
+  for (int i = 0; i < 5; ++i) {
+    before.push_back(wall_clock_us());
+    op::start("p");
+    std::this_thread::sleep_for(std::chrono::milliseconds(i == 2 ? 120 : 1));
+    op::stop();
+    after.push_back(wall_clock_us());
+    // Later batches convert with later anchors: spread the points over some.
+    ASSERT_TRUE(op::notifier::flush());
+  }
+  const auto got = sink->take();
+  ASSERT_EQ(got.size(), 10u);
+  std::int64_t previous = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const auto us = op::parse_timestamp(got[i].timestamp);
+    ASSERT_TRUE(us) << got[i].timestamp;
+    // Conversion error is well under a microsecond; allow a few for rounding.
+    EXPECT_GE(*us, before[i / 2] - 5) << i << ": " << got[i].timestamp;
+    EXPECT_LE(*us, after[i / 2] + 5) << i << ": " << got[i].timestamp;
+    EXPECT_GE(*us, previous) << i;
+    previous = *us;
+  }
+  const auto start = *op::parse_timestamp(got[4].timestamp);
+  const auto stop = *op::parse_timestamp(got[5].timestamp);
+  EXPECT_GE(stop - start, 120000);
+}

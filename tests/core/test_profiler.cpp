@@ -147,7 +147,8 @@ TEST(profiler, traced_hides_args_and_result_unless_asked) {
   op::init("k");
   auto add = [](int a, int b) { return a + b; };
   EXPECT_EQ(op::traced("calc", add, 2, 3), 5);
-  op::trace_options shown{"calc"};
+  op::trace_options shown;
+  shown.name = "calc";
   shown.hide_args = false;
   shown.hide_result = false;
   shown.function = "add";

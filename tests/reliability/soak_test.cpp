@@ -5,9 +5,12 @@
 // every trace that lost nothing is a well-formed tree: one "wsgi" root per
 // request, every point started and stopped, every parent present.
 // Bounded: OSPROFILER_SOAK_SECONDS per store (default 3), threads
-// OSPROFILER_SOAK_THREADS (default 6). Prints the traced queries per second
-// it sustained and what was dropped (docs/reliability.md quotes it).
+// OSPROFILER_SOAK_THREADS (default 6). OSPROFILER_SOAK_RATE paces the
+// threads to that many traced queries per second in all (default: flat out),
+// to find the rate at which nothing is dropped. Prints the traced queries per
+// second it sustained and what was dropped (docs/reliability.md quotes it).
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <mutex>
 
@@ -40,13 +43,25 @@ struct soak_result {
 
 constexpr int queries_per_request = 4;
 
-void run_sqlite(const std::string& path, const std::atomic<bool>& stop, soak_result& r) {
+// Spaces a thread's requests evenly when a rate is asked for.
+struct pacer {
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  std::chrono::duration<double> every{0};  // between two requests of one thread; 0: no pacing
+  void wait(int request) const {
+    if (every.count() <= 0) return;
+    std::this_thread::sleep_until(
+        start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(every * request));
+  }
+};
+
+void run_sqlite(const std::string& path, const std::atomic<bool>& stop, const pacer& pace, soak_result& r) {
   sqlite::connection db(path);
   db.exec("CREATE TABLE IF NOT EXISTS n(k INTEGER PRIMARY KEY, v INTEGER)");
   db.exec("WITH RECURSIVE s(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM s WHERE x < 99) "
           "INSERT OR IGNORE INTO n SELECT x, x * 2 + 1 FROM s");
   auto s = db.prepare("SELECT v FROM n WHERE k = ?");
   for (int i = 0; !stop; ++i) {
+    pace.wait(i);
     clean();
     init("");
     r.base_ids.push_back(get()->base_id());
@@ -64,9 +79,10 @@ void run_sqlite(const std::string& path, const std::atomic<bool>& stop, soak_res
   clean();
 }
 
-void run_pqxx(const std::atomic<bool>& stop, soak_result& r) {
+void run_pqxx(const std::atomic<bool>& stop, const pacer& pace, soak_result& r) {
   osprofiler::pqxx::connection c(pg_uri());
   for (int i = 0; !stop; ++i) {
+    pace.wait(i);
     clean();
     init("");
     r.base_ids.push_back(get()->base_id());
@@ -82,9 +98,10 @@ void run_pqxx(const std::atomic<bool>& stop, soak_result& r) {
   clean();
 }
 
-void run_soci(const std::string& path, const std::atomic<bool>& stop, soak_result& r) {
+void run_soci(const std::string& path, const std::atomic<bool>& stop, const pacer& pace, soak_result& r) {
   osprofiler::soci::session sql(soci_sqlite3_factory(), "db=" + path);
   for (int i = 0; !stop; ++i) {
+    pace.wait(i);
     clean();
     init("");
     r.base_ids.push_back(get()->base_id());
@@ -130,6 +147,9 @@ void soak(const std::string& store_cs) {
   register_stores();
   const double seconds = env_or("OSPROFILER_SOAK_SECONDS", 3);
   const int threads = static_cast<int>(env_or("OSPROFILER_SOAK_THREADS", 6));
+  const double rate = env_or("OSPROFILER_SOAK_RATE", 0);
+  pacer pace;
+  if (rate > 0) pace.every = std::chrono::duration<double>(threads * queries_per_request / rate);
   const auto dir = temp_dir("soak");
   options o;
   o.enabled = true;
@@ -148,9 +168,9 @@ void soak(const std::string& store_cs) {
       auto& r = results[static_cast<std::size_t>(t)];
       try {
         switch (t % 3) {
-          case 0: run_sqlite((dir / ("app" + std::to_string(t) + ".db")).string(), stop, r); break;
-          case 1: run_pqxx(stop, r); break;
-          default: run_soci((dir / ("soci" + std::to_string(t) + ".db")).string(), stop, r); break;
+          case 0: run_sqlite((dir / ("app" + std::to_string(t) + ".db")).string(), stop, pace, r); break;
+          case 1: run_pqxx(stop, pace, r); break;
+          default: run_soci((dir / ("soci" + std::to_string(t) + ".db")).string(), stop, pace, r); break;
         }
       } catch (const std::exception& e) {
         ADD_FAILURE() << "thread " << t << ": " << e.what();

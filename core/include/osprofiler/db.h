@@ -93,7 +93,7 @@ class call {
   struct parked {
     uuid base, parent, trace;
     std::string name;
-    std::int64_t end_ns = 0;
+    std::int64_t end_stamp = 0;
   };
   profiler* owner_ = nullptr;
   std::uint64_t serial_ = 0;

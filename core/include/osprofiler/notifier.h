@@ -127,7 +127,9 @@ std::shared_ptr<collector> get();
 // Queue capacity (events) and the policy when it is full. Takes effect for
 // events recorded afterwards; what is queued is kept. Events the notifier
 // thread has taken but not yet delivered (a batch being written or retried)
-// count against the capacity, so stats().queued() never exceeds it.
+// count against the capacity, so stats().queued() never exceeds it (after
+// a resize, until the old queue has drained, its events come on top). The
+// capacity is rounded up to a power of two.
 void configure_queue(std::size_t capacity, overflow_policy policy);
 
 // Delivers everything recorded before the call to the collector and flushes

@@ -74,7 +74,9 @@ decltype(auto) traced(const trace_options& opt, F&& fn, Args&&... args) {
 
 template <typename F, typename... Args>
 decltype(auto) traced(std::string name, F&& fn, Args&&... args) {
-  return traced(trace_options{std::move(name)}, std::forward<F>(fn), std::forward<Args>(args)...);
+  trace_options opts;
+  opts.name = std::move(name);
+  return traced(std::move(opts), std::forward<F>(fn), std::forward<Args>(args)...);
 }
 
 }  // namespace osprofiler
