@@ -9,6 +9,7 @@
 // variant's median round. CPU time is the calling thread's (the store writes
 // on the notifier thread).
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -109,8 +110,11 @@ int main(int argc, char** argv) {
 #else
   const std::string store = "file://" + (dir / "b.jsonl").string();
 #endif
-  std::printf("store: %s\n", store.c_str());
-  osprofiler::notifier::set(osprofiler::notifier::create(store));
+  // OSPROFILER_BENCH_STORE=file:///tmp/x.jsonl compares another collector.
+  const char* other = std::getenv("OSPROFILER_BENCH_STORE");
+  const std::string used = other && *other ? other : store;
+  std::printf("store: %s\n", used.c_str());
+  osprofiler::notifier::set(osprofiler::notifier::create(used));
 
   osprofiler::bench::rounds_options opts;
   opts.unit = "per SELECT";

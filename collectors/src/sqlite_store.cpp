@@ -3,6 +3,7 @@
 // same time). WAL + busy_timeout let several processes write one file.
 #include <sqlite3.h>
 
+#include <array>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -14,6 +15,7 @@ namespace osprofiler::detail {
 namespace {
 
 constexpr int busy_timeout_ms = 10000;
+constexpr int lookaside_slot = 2048, lookaside_slots = 512;  // 1 MiB per store connection
 
 // Same columns as Python's sqlalchemy table (spec section 3). Indexes: only
 // for the queries made here (load by base_id, list by base_id + timestamp).
@@ -24,15 +26,24 @@ constexpr const char* schema_sql =
     " project VARCHAR(255), host VARCHAR(255), service VARCHAR(255), name VARCHAR(255), data JSON);"
     "CREATE INDEX IF NOT EXISTS ix_data_base_id_timestamp ON data (base_id, timestamp);";
 
-constexpr const char* insert_sql =
-    "INSERT INTO data (timestamp, base_id, parent_id, trace_id, project, host, service, name, data)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+// Rows go in `rows_per_insert` at a time: one statement run per group
+// rather than per row is faster, and it makes far fewer calls into SQLite's
+// allocator, whose process-wide mutex the application's own SQLite work
+// takes too.
+constexpr std::size_t rows_per_insert = 64;
+constexpr int columns_per_row = 9;
+
+std::string insert_sql(std::size_t rows) {
+  std::string sql = "INSERT INTO data (timestamp, base_id, parent_id, trace_id, project, host, service, name, data) VALUES ";
+  for (std::size_t i = 0; i < rows; ++i) sql += i == 0 ? "(?,?,?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?,?,?)";
+  return sql;
+}
 
 class stmt {
  public:
   stmt() = default;
-  stmt(sqlite3* db, const char* sql, const std::string& where) {
-    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s_, nullptr) != SQLITE_OK) {
+  stmt(sqlite3* db, const std::string& sql, const std::string& where) {
+    if (sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &s_, nullptr) != SQLITE_OK) {
       throw std::runtime_error("trace store '" + where + "': cannot prepare statement: " + sqlite3_errmsg(db));
     }
   }
@@ -70,6 +81,11 @@ class sqlite_store final : public store {
       fail_open(why);
     }
     sqlite3_extended_result_codes(db_, 1);
+    // SQLite's own allocator takes one process-wide mutex per malloc (memory
+    // statistics are on by default), which the application's SQLite shares.
+    // A large lookaside serves the writer's small allocations from this
+    // connection alone, so the store does not make the application wait.
+    sqlite3_db_config(db_, SQLITE_DBCONFIG_LOOKASIDE, nullptr, lookaside_slot, lookaside_slots);
     sqlite3_busy_timeout(db_, busy_timeout_ms);
     // WAL needs a writable directory; a read-only store still reads without it.
     sqlite3_exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", nullptr, nullptr, nullptr);
@@ -87,33 +103,40 @@ class sqlite_store final : public store {
   }
 
   ~sqlite_store() override {
-    insert_ = stmt();
+    insert_one_ = stmt();
+    insert_many_ = stmt();
     sqlite3_close_v2(db_);
   }
 
   void write(const std::vector<notification>& batch) override {
     if (batch.empty()) return;
     std::lock_guard<std::mutex> lock(mu_);
-    if (!insert_) insert_ = stmt(db_, insert_sql, name_);
+    if (!insert_one_) insert_one_ = stmt(db_, insert_sql(1), name_);
+    if (!insert_many_) insert_many_ = stmt(db_, insert_sql(rows_per_insert), name_);
     check(sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), "begin a transaction");
     try {
-      row_values v;
-      std::string scratch[8];
-      sqlite3_stmt* s = insert_.get();
-      for (const auto& n : batch) {
-        encode_row(n, v, scratch);
-        bind(s, 1, v.timestamp, false);
-        bind(s, 2, v.base_id, false);
-        bind(s, 3, v.parent_id, false);
-        bind(s, 4, v.trace_id, false);
-        bind(s, 5, v.project, true);
-        bind(s, 6, v.host, true);
-        bind(s, 7, v.service, true);
-        bind(s, 8, v.name, false);
-        bind(s, 9, v.data, false);
+      for (std::size_t i = 0; i < batch.size();) {
+        const std::size_t take = batch.size() - i >= rows_per_insert ? rows_per_insert : 1;
+        sqlite3_stmt* s = take == 1 ? insert_one_.get() : insert_many_.get();
+        for (std::size_t k = 0; k < take; ++k) {
+          // The binds point into rows_/scratch_ (SQLITE_STATIC): both live until the step.
+          row_values& v = rows_[k];
+          encode_row(batch[i + k], v, scratch_[k].data());
+          const int at = static_cast<int>(k) * columns_per_row;
+          bind(s, at + 1, v.timestamp, false);
+          bind(s, at + 2, v.base_id, false);
+          bind(s, at + 3, v.parent_id, false);
+          bind(s, at + 4, v.trace_id, false);
+          bind(s, at + 5, v.project, true);
+          bind(s, at + 6, v.host, true);
+          bind(s, at + 7, v.service, true);
+          bind(s, at + 8, v.name, false);
+          bind(s, at + 9, v.data, false);
+        }
         const int rc = sqlite3_step(s);
         sqlite3_reset(s);
         check(rc == SQLITE_DONE ? SQLITE_OK : rc, "insert a notification");
+        i += take;
       }
       check(sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr), "commit");
     } catch (...) {
@@ -254,7 +277,9 @@ class sqlite_store final : public store {
   std::string name_;
   std::string path_;
   sqlite3* db_ = nullptr;
-  stmt insert_;
+  stmt insert_one_, insert_many_;
+  std::array<row_values, rows_per_insert> rows_;
+  std::array<std::array<std::string, 8>, rows_per_insert> scratch_;
 };
 
 }  // namespace

@@ -65,8 +65,10 @@ struct state {
   // never entered a queue. stats() adds them up; kept apart so that one
   // increment counts a push-side drop in both `recorded` and `dropped`.
   std::atomic<std::uint64_t> dropped{0}, sent{0}, failed{0};
-  std::atomic<std::uint64_t> dropped_at_push{0};
-  std::uint64_t processed = 0;      // events taken off the queues and settled; guarded by mu
+  // On a line of its own: callers bump it when the queue is full, while the
+  // notifier thread updates the others.
+  alignas(64) std::atomic<std::uint64_t> dropped_at_push{0};
+  alignas(64) std::uint64_t processed = 0;  // events taken off the queues and settled; guarded by mu
   std::uint64_t flush_requests = 0, flushes_done = 0, flush_target = 0;  // guarded by mu
 
   std::mutex err_mu;

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -79,6 +80,45 @@ TEST_F(SqliteStore, RoundTripThroughTheNotifier) {
   EXPECT_FALSE(lost["info"].contains("exception"));
   EXPECT_EQ(report["stats"]["db"]["count"], 2);
   EXPECT_TRUE(s->load("00000000-0000-4000-8000-000000000000").empty());
+}
+
+// Batches are inserted 64 rows per statement run, the remainder row by row:
+// every row keeps its own columns, whichever path it took.
+TEST_F(SqliteStore, LargeBatchesKeepEveryRowsOwnColumns) {
+  auto s = open_store(uri_for(dir / "t.db"));
+  const std::string base = "33333333-3333-4333-8333-333333333333";
+  std::vector<notification> batch;
+  for (int i = 0; i < 64 * 2 + 5; ++i) {
+    notification n;
+    char id[40];
+    std::snprintf(id, sizeof id, "33333333-3333-4333-8333-%012d", i);
+    n.name = "p" + std::to_string(i) + "-start";
+    n.base_id = base;
+    n.parent_id = base;
+    n.trace_id = id;
+    n.timestamp = format_timestamp(1795000000LL * 1000000 + i);
+    n.project = i % 2 ? "odd" : "";
+    n.service = "svc" + std::to_string(i);
+    n.host = "h" + std::to_string(i);
+    n.info = {{"i", i}, {"host", n.host}};
+    batch.push_back(n);
+  }
+  s->write(batch);
+  const auto got = s->load(base);
+  ASSERT_EQ(got.size(), batch.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const auto& n = got[i];
+    const int k = n.info.value("i", -1);
+    ASSERT_GE(k, 0) << n.info.dump();
+    const auto& want = batch[static_cast<std::size_t>(k)];
+    EXPECT_EQ(n.name, want.name);
+    EXPECT_EQ(n.trace_id, want.trace_id);
+    EXPECT_EQ(n.timestamp, want.timestamp);
+    EXPECT_EQ(n.project, want.project);
+    EXPECT_EQ(n.service, want.service);
+    EXPECT_EQ(n.host, want.host);
+    EXPECT_EQ(i, static_cast<std::size_t>(k));  // loaded in timestamp order
+  }
 }
 
 TEST_F(SqliteStore, StoredDataIsTheTwiceEncodedPayload) {
