@@ -31,15 +31,8 @@ const char* const kSelect = "SELECT id, v FROM pqxx_bench WHERE id = $1";
 
 std::string g_uri;
 
-void set_tracing(bool on) {
-  osprofiler::options o;
-  o.enabled = on;
-  o.trace_sql = on;
-  osprofiler::set_options(o);
-}
-
 void raw(benchmark::State& state) {
-  set_tracing(false);
+  osprofiler::bench::set_tracing(false);
   pqxx::connection c(g_uri);
   c.prepare("by_id", kSelect);
   pqxx::nontransaction tx(c);
@@ -52,11 +45,11 @@ void raw(benchmark::State& state) {
 }
 
 void traced_types(benchmark::State& state, bool tracing) {
-  set_tracing(false);
+  osprofiler::bench::set_tracing(false);
   osprofiler::pqxx::connection c(g_uri);
   c.prepare("by_id", kSelect);
   osprofiler::pqxx::nontransaction tx(c);
-  set_tracing(tracing);
+  osprofiler::bench::set_tracing(tracing);
   osprofiler::init("bench-key");
   int id = 1;
   for (auto _ : state) {
@@ -65,7 +58,7 @@ void traced_types(benchmark::State& state, bool tracing) {
     id = id % kRows + 1;
   }
   osprofiler::clean();
-  set_tracing(false);
+  osprofiler::bench::set_tracing(false);
 }
 
 void disabled(benchmark::State& state) { traced_types(state, false); }

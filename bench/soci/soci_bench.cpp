@@ -46,22 +46,15 @@ void raw(benchmark::State& state) {
   point_select(state, sql);
 }
 
-void set_tracing(bool on) {
-  osprofiler::options o;
-  o.enabled = on;
-  o.trace_sql = on;
-  osprofiler::set_options(o);
-}
-
 void traced_session(benchmark::State& state, bool tracing) {
-  set_tracing(tracing);
+  osprofiler::bench::set_tracing(tracing);
   osprofiler::init("bench");
   {
     osprofiler::soci::session sql(soci::sqlite3, ":memory:");
     point_select(state, sql);
   }
   osprofiler::clean();
-  set_tracing(false);
+  osprofiler::bench::set_tracing(false);
 }
 
 void disabled(benchmark::State& state) { traced_session(state, false); }

@@ -30,13 +30,6 @@ namespace {
 constexpr int kRows = 1000;
 const char* const kSelect = "SELECT id, v FROM t WHERE id = ?";
 
-void set_tracing(bool on) {
-  osprofiler::options o;
-  o.enabled = on;
-  o.trace_sql = on;
-  osprofiler::set_options(o);
-}
-
 void fill(sqlite3* db) {
   sqlite3_exec(db,
                "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL);"
@@ -46,7 +39,7 @@ void fill(sqlite3* db) {
 }
 
 void raw(benchmark::State& state) {
-  set_tracing(false);
+  osprofiler::bench::set_tracing(false);
   sqlite3* db = nullptr;
   sqlite3_open(":memory:", &db);
   fill(db);
@@ -71,11 +64,11 @@ void raw(benchmark::State& state) {
 }
 
 void traced_types(benchmark::State& state, bool tracing) {
-  set_tracing(false);
+  osprofiler::bench::set_tracing(false);
   osprofiler::sqlite::connection c(":memory:");
   fill(c.handle());
   osprofiler::sqlite::statement st = c.prepare(kSelect);
-  set_tracing(tracing);
+  osprofiler::bench::set_tracing(tracing);
   osprofiler::init("bench-key");
   std::int64_t id = 1;
   std::size_t bytes = 0;
@@ -92,7 +85,7 @@ void traced_types(benchmark::State& state, bool tracing) {
   }
   benchmark::DoNotOptimize(bytes);
   osprofiler::clean();
-  set_tracing(false);
+  osprofiler::bench::set_tracing(false);
 }
 
 void disabled(benchmark::State& state) { traced_types(state, false); }
@@ -106,7 +99,9 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(dir);
 #ifdef OSPROFILER_BENCH_SQLITE_STORE
   osprofiler::register_stores();
-  const std::string store = "sqlite://" + (dir / "b.db").string();
+  // sqlite:/// + an absolute path ("sqlite:////tmp/..."): three slashes
+  // alone would be a path relative to the working directory.
+  const std::string store = "sqlite:///" + (dir / "b.db").string();
 #else
   const std::string store = "file://" + (dir / "b.jsonl").string();
 #endif

@@ -17,8 +17,18 @@
 #include <benchmark/benchmark.h>
 
 #include "osprofiler/notifier.h"
+#include "osprofiler/options.h"
 
 namespace osprofiler::bench {
+
+// The "traced" variants' switch: tracing and trace_sql on, or the defaults
+// (everything off).
+inline void set_tracing(bool on) {
+  options o;
+  o.enabled = on;
+  o.trace_sql = on;
+  set_options(o);
+}
 
 struct variant {
   std::string name;  // the first variant is the base of the ratios

@@ -54,18 +54,28 @@ struct pacer {
   }
 };
 
-void run_sqlite(const std::string& path, const std::atomic<bool>& stop, const pacer& pace, soak_result& r) {
-  sqlite::connection db(path);
-  db.exec("CREATE TABLE IF NOT EXISTS n(k INTEGER PRIMARY KEY, v INTEGER)");
-  db.exec("WITH RECURSIVE s(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM s WHERE x < 99) "
-          "INSERT OR IGNORE INTO n SELECT x, x * 2 + 1 FROM s");
-  auto s = db.prepare("SELECT v FROM n WHERE k = ?");
+// Runs requests until `stop`: each on a fresh profiler (its base id kept in
+// `r`) under a "wsgi" root point, with `body(i)` doing the queries.
+template <typename Body>
+void run_requests(const std::atomic<bool>& stop, const pacer& pace, soak_result& r, Body&& body) {
   for (int i = 0; !stop; ++i) {
     pace.wait(i);
     clean();
     init("");
     r.base_ids.push_back(get()->base_id());
     trace request("wsgi");
+    body(i);
+  }
+  clean();
+}
+
+void run_sqlite(const std::string& path, const std::atomic<bool>& stop, const pacer& pace, soak_result& r) {
+  sqlite::connection db(path);
+  db.exec("CREATE TABLE IF NOT EXISTS n(k INTEGER PRIMARY KEY, v INTEGER)");
+  db.exec("WITH RECURSIVE s(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM s WHERE x < 99) "
+          "INSERT OR IGNORE INTO n SELECT x, x * 2 + 1 FROM s");
+  auto s = db.prepare("SELECT v FROM n WHERE k = ?");
+  run_requests(stop, pace, r, [&](int i) {
     db.begin();
     for (int q = 0; q < queries_per_request; ++q) {
       const int k = (i + q) % 100;
@@ -75,18 +85,12 @@ void run_sqlite(const std::string& path, const std::atomic<bool>& stop, const pa
       ++r.queries;
     }
     db.commit();
-  }
-  clean();
+  });
 }
 
 void run_pqxx(const std::atomic<bool>& stop, const pacer& pace, soak_result& r) {
   osprofiler::pqxx::connection c(pg_uri());
-  for (int i = 0; !stop; ++i) {
-    pace.wait(i);
-    clean();
-    init("");
-    r.base_ids.push_back(get()->base_id());
-    trace request("wsgi");
+  run_requests(stop, pace, r, [&](int i) {
     osprofiler::pqxx::work tx(c);
     for (int q = 0; q < queries_per_request; ++q) {
       const int k = (i + q) % 100;
@@ -94,18 +98,12 @@ void run_pqxx(const std::atomic<bool>& stop, const pacer& pace, soak_result& r) 
       ++r.queries;
     }
     tx.commit();
-  }
-  clean();
+  });
 }
 
 void run_soci(const std::string& path, const std::atomic<bool>& stop, const pacer& pace, soak_result& r) {
   osprofiler::soci::session sql(soci_sqlite3_factory(), "db=" + path);
-  for (int i = 0; !stop; ++i) {
-    pace.wait(i);
-    clean();
-    init("");
-    r.base_ids.push_back(get()->base_id());
-    trace request("wsgi");
+  run_requests(stop, pace, r, [&](int i) {
     ::soci::transaction tx(sql);
     for (int q = 0; q < queries_per_request; ++q) {
       int k = (i + q) % 100, v = 0;
@@ -114,8 +112,7 @@ void run_soci(const std::string& path, const std::atomic<bool>& stop, const pace
       ++r.queries;
     }
     tx.commit();
-  }
-  clean();
+  });
 }
 
 // Checks one complete trace: a single wsgi root, every point with both
@@ -223,7 +220,9 @@ void soak(const std::string& store_cs) {
     }
   }
   EXPECT_EQ(stored, d.sent) << "the store holds exactly what was sent";
-  if (d.dropped == 0) EXPECT_EQ(complete, requests);
+  if (d.dropped == 0) {
+    EXPECT_EQ(complete, requests);
+  }
 }
 
 TEST(soak, three_adapters_into_the_sqlite_store) {
