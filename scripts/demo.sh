@@ -30,7 +30,7 @@ unset OSPROFILER_CONNECTION_STRING
 mkdir -p "$OSPROFILER_HOME"
 osp=$build/bin/osprofiler
 
-step "Serving five requests with tracing on (traces go to sqlite://$OSPROFILER_HOME/traces.db)"
+step "Serving five requests with tracing on (traces go to sqlite:///$OSPROFILER_HOME/traces.db)"
 "$build/bin/order_service" --data-dir "$data"
 slowest=$(cat "$data/slowest-trace")
 
