@@ -115,7 +115,9 @@ int show(const show_args& a) {
   } else {
     throw views::user_error("'" + a.trace + "' is neither a trace id (a UUID) nor a trace file");
   }
-  const views::trace_model& m = *new views::trace_model(views::make_model(std::move(t.report), &t.times));
+  static const views::trace_model* kept_model = nullptr;
+  kept_model = new views::trace_model(views::make_model(std::move(t.report), &t.times));
+  const views::trace_model& m = *kept_model;
   if (m.points.empty()) throw views::user_error("trace in '" + t.source + "' has no trace points");
 
   if (a.json) {
