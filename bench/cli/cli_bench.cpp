@@ -2,15 +2,18 @@
 //
 // In process (BM_show/<format>): report building + view model + rendering,
 // from the notifications a store returns. As the real command on a real
-// store (BM_command_pg/<format>, BM_python_pg_json): needs
-// OSPROFILER_BENCH_PG=postgresql://...; the trace is written there once by
-// our postgresql:// store (the layout Python reads), then both CLIs read it.
+// store (BM_command/sqlite/<format> on the embedded default,
+// BM_command/pg/<format> and BM_python_pg_json on PostgreSQL, which need
+// OSPROFILER_BENCH_PG=postgresql://...): the trace is written there once by
+// our stores (the layout Python reads), then the command(s) read it.
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -99,11 +102,15 @@ void BM_show(benchmark::State& state) {
     auto copy = notes;  // what a store's load() hands over
     state.ResumeTiming();
     const auto times = views::exact_times(copy);
-    auto m = views::make_model(osprofiler::build_report(std::move(copy)), &times);
+    auto m = std::make_unique<views::trace_model>(views::make_model(osprofiler::build_report(std::move(copy)), &times));
     std::ostringstream out;
-    render(m, static_cast<int>(state.range(0)), out);
+    render(*m, static_cast<int>(state.range(0)), out);
     bytes = out.str().size();
     benchmark::DoNotOptimize(bytes);
+    // The command leaves the model to the process exit (cli/src/main.cpp).
+    state.PauseTiming();
+    m.reset();
+    state.ResumeTiming();
   }
   state.SetLabel(kFormats[state.range(0)]);
   state.counters["points"] = kPoints;
@@ -120,11 +127,15 @@ void BM_show_file(benchmark::State& state) {
     return p;
   }();
   for (auto _ : state) {
-    auto t = views::load_trace_file(path);
-    auto m = views::make_model(std::move(t.report), &t.times);
+    auto t = std::make_unique<views::loaded_trace>(views::load_trace_file(path));
+    auto m = std::make_unique<views::trace_model>(views::make_model(std::move(t->report), &t->times));
     std::ostringstream out;
-    render(m, static_cast<int>(state.range(0)), out);
+    render(*m, static_cast<int>(state.range(0)), out);
     benchmark::DoNotOptimize(out.str().size());
+    state.PauseTiming();  // as above
+    m.reset();
+    t.reset();
+    state.ResumeTiming();
   }
   state.SetLabel(kFormats[state.range(0)]);
 }
@@ -135,16 +146,29 @@ std::string pg() {
   return v ? v : "";
 }
 
-// Writes the trace to PostgreSQL once (skipped when it is already there).
-bool ensure_pg_trace(benchmark::State& state) {
-  if (pg().empty()) {
-    state.SkipWithError("set OSPROFILER_BENCH_PG=postgresql://... to run the command benchmarks");
+// The embedded default store, in a file removed at exit.
+const std::string& sqlite_store() {
+  static const struct file {
+    std::string path = "/tmp/osprofiler-cli-bench-" + std::to_string(::getpid()) + ".db";
+    ~file() {
+      for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+    }
+  } f;
+  static const std::string cs = "sqlite:///" + f.path;  // + "/tmp/...": absolute
+  return cs;
+}
+
+// Writes the trace to the store once (skipped when it is already there).
+bool ensure_trace(benchmark::State& state, const std::string& cs) {
+  if (cs.empty()) {
+    state.SkipWithError("set OSPROFILER_BENCH_PG=postgresql://... to run the PostgreSQL command benchmarks");
     return false;
   }
-  static bool ready = [] {
-    osprofiler::register_stores();
-    auto s = osprofiler::open_store(pg());
-    if (!s->load(kBase).empty()) return true;
+  static std::set<std::string> written;
+  if (written.count(cs)) return true;
+  osprofiler::register_stores();
+  auto s = osprofiler::open_store(cs);
+  if (s->load(kBase).empty()) {
     const auto& notes = trace();
     for (std::size_t i = 0; i < notes.size(); i += 5000) {
       std::vector<osprofiler::notification> batch(notes.begin() + static_cast<std::ptrdiff_t>(i),
@@ -152,9 +176,9 @@ bool ensure_pg_trace(benchmark::State& state) {
       s->write(batch);
     }
     s->flush();
-    return true;
-  }();
-  return ready;
+  }
+  written.insert(cs);
+  return true;
 }
 
 int sh(const std::string& cmd) {
@@ -162,19 +186,22 @@ int sh(const std::string& cmd) {
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
-void BM_command_pg(benchmark::State& state) {
-  if (!ensure_pg_trace(state)) return;
+// The real command, output to /dev/null: BM_command/<store>/<format>.
+void BM_command(benchmark::State& state, bool postgresql) {
+  const std::string cs = postgresql ? pg() : sqlite_store();
+  if (!ensure_trace(state, cs)) return;
   const std::string cmd = std::string(OSPROFILER_CLI_PATH) + " trace show " + kBase + " " + kFlags[state.range(0)] +
-                          " --connection-string '" + pg() + "' > /dev/null";
+                          " --connection-string '" + cs + "' > /dev/null";
   for (auto _ : state) {
     if (sh(cmd) != 0) state.SkipWithError("osprofiler trace show failed");
   }
   state.SetLabel(kFormats[state.range(0)]);
 }
-BENCHMARK(BM_command_pg)->DenseRange(0, 3)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
+BENCHMARK_CAPTURE(BM_command, sqlite, false)->DenseRange(0, 3)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
+BENCHMARK_CAPTURE(BM_command, pg, true)->DenseRange(0, 3)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
 
 void BM_python_pg_json(benchmark::State& state) {
-  if (!ensure_pg_trace(state)) return;
+  if (!ensure_trace(state, pg())) return;
   const std::string cmd = std::string("/usr/bin/osprofiler trace show --json ") + kBase + " --connection-string '" + pg() + "' > /dev/null";
   for (auto _ : state) {
     if (sh(cmd) != 0) state.SkipWithError("Python's osprofiler trace show failed");

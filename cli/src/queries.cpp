@@ -11,16 +11,18 @@ namespace {
 
 bool ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || static_cast<unsigned char>(c) >= 0x80; }
 
+// Text views into the statement or into string literals: shaping a trace's
+// 100,000 statements allocates nothing per token.
 struct token {
-  std::string text;
+  std::string_view text;
   bool space_before = false;
 };
 
 // Folds a parenthesised list made only of `?` and commas into "(...)", and
 // runs of such lists separated by commas (multi-row VALUES) into one.
 void fold_lists(std::vector<token>& t) {
-  std::vector<token> out;
-  out.reserve(t.size());
+  thread_local std::vector<token> out;
+  out.clear();
   for (std::size_t i = 0; i < t.size(); ++i) {
     if (t[i].text == "(") {
       std::size_t j = i + 1;
@@ -40,24 +42,25 @@ void fold_lists(std::vector<token>& t) {
         continue;
       }
     }
-    out.push_back(std::move(t[i]));
+    out.push_back(t[i]);
   }
-  t = std::move(out);
+  t.swap(out);
 }
 
 }  // namespace
 
 std::string sql_shape(std::string_view s) {
-  std::vector<token> t;
+  thread_local std::vector<token> t;
+  t.clear();
   bool space = false;
-  auto push = [&](std::string text) {
-    t.push_back({std::move(text), space && !t.empty()});
+  auto push = [&](std::string_view text) {
+    t.push_back({text, space && !t.empty()});
     space = false;
   };
   auto literal = [&] {
     // A minus sign right after an operator belongs to the number: "= -1".
     if (!t.empty() && t.back().text == "-" && t.size() >= 2) {
-      const std::string& before = t[t.size() - 2].text;
+      const std::string_view before = t[t.size() - 2].text;
       if (before == "(" || before == "," || before == "=" || before == "<" || before == ">" || before == "<=" ||
           before == ">=" || before == "<>" || before == "!=") {
         space = t.back().space_before;
@@ -104,7 +107,7 @@ std::string sql_shape(std::string_view s) {
       const std::size_t begin = i++;
       while (i < n && s[i] != close) ++i;
       if (i < n) ++i;
-      push(std::string(s.substr(begin, i - begin)));
+      push(s.substr(begin, i - begin));
     } else if (std::isdigit(static_cast<unsigned char>(c)) ||
                (c == '.' && i + 1 < n && std::isdigit(static_cast<unsigned char>(s[i + 1])))) {
       if (c == '0' && i + 1 < n && (s[i + 1] == 'x' || s[i + 1] == 'X')) {
@@ -137,18 +140,18 @@ std::string sql_shape(std::string_view s) {
     } else if (ident_char(c)) {
       const std::size_t begin = i;
       while (i < n && (ident_char(s[i]) || s[i] == '$')) ++i;
-      push(std::string(s.substr(begin, i - begin)));
+      push(s.substr(begin, i - begin));
     } else {
       // Operators: keep two-character ones together so "<=" stays one token.
       static const char* const two[] = {"<=", ">=", "<>", "!=", "::", "||", "->"};
-      std::string op(1, c);
+      std::size_t len = 1;
       if (i + 1 < n) {
         for (const char* t2 : two) {
-          if (c == t2[0] && s[i + 1] == t2[1]) op = t2;
+          if (c == t2[0] && s[i + 1] == t2[1]) len = 2;
         }
       }
-      i += op.size();
-      push(std::move(op));
+      push(s.substr(i, len));
+      i += len;
     }
   }
   while (!t.empty() && t.back().text == ";") t.pop_back();
@@ -172,19 +175,34 @@ bool is_query(const point& p) {
 
 query_summary summarise_queries(const trace_model& m) {
   query_summary q;
-  std::unordered_map<std::string_view, std::string> shape_of;  // statement -> shape (N+1 loops repeat texts)
-  std::unordered_map<std::string, std::size_t> index;      // shape -> q.shapes index
-  std::map<std::pair<int, std::size_t>, repeat> per_parent;
+  // Statement text -> shape index: N+1 loops repeat texts, and shaping is
+  // the costly part. Shape text -> index for texts that differ in literals.
+  std::unordered_map<std::string_view, std::size_t> by_statement;
+  std::unordered_map<std::string, std::size_t> by_shape;
+  auto shape_index = [&](std::string_view statement) {
+    auto known = by_statement.find(statement);
+    if (known != by_statement.end()) return known->second;
+    std::string shape = sql_shape(statement);
+    auto it = by_shape.find(shape);
+    if (it == by_shape.end()) {
+      it = by_shape.emplace(shape, q.shapes.size()).first;
+      q.shapes.push_back({std::move(shape)});
+    }
+    by_statement.emplace(statement, it->second);
+    return it->second;
+  };
+  // (parent, shape) -> repeats of that shape directly under that parent.
+  auto key = [](int parent, std::size_t shape) {
+    return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(parent)) << 32) | shape;
+  };
+  std::unordered_map<std::uint64_t, repeat> per_parent;
   q.shape_of.assign(m.points.size(), -1);
   for (std::size_t i = 0; i < m.points.size(); ++i) {
     const point& p = m.points[i];
     if (!is_query(p)) continue;
-    auto sh = shape_of.find(p.statement);
-    if (sh == shape_of.end()) sh = shape_of.emplace(p.statement, sql_shape(p.statement)).first;
-    auto [it, fresh] = index.emplace(sh->second, q.shapes.size());
-    if (fresh) q.shapes.push_back({sh->second});
-    q.shape_of[i] = static_cast<int>(it->second);
-    shape_stat& st = q.shapes[it->second];
+    const std::size_t shape = shape_index(p.statement);
+    q.shape_of[i] = static_cast<int>(shape);
+    shape_stat& st = q.shapes[shape];
     const std::int64_t d = p.duration_us();
     ++st.count;
     st.total_us += d;
@@ -194,8 +212,9 @@ query_summary summarise_queries(const trace_model& m) {
     }
     ++q.statements;
     q.total_us += d;
-    repeat& r = per_parent[{p.parent, it->second}];
+    repeat& r = per_parent[key(p.parent, shape)];
     r.parent = p.parent;
+    r.shape_index = shape;
     ++r.count;
     r.total_us += d;
   }
@@ -204,18 +223,25 @@ query_summary summarise_queries(const trace_model& m) {
   for (std::size_t i = 0; i < m.points.size(); ++i) {
     const point& p = m.points[i];
     if (!p.is_db || p.statement.empty() || p.api != "prepare") continue;
-    auto sh = shape_of.find(p.statement);
-    if (sh == shape_of.end()) sh = shape_of.emplace(p.statement, sql_shape(p.statement)).first;
-    auto it = index.find(sh->second);
-    if (it != index.end()) q.shape_of[i] = static_cast<int>(it->second);
+    auto known = by_statement.find(p.statement);
+    if (known != by_statement.end()) {
+      q.shape_of[i] = static_cast<int>(known->second);
+    } else {
+      auto it = by_shape.find(sql_shape(p.statement));
+      if (it != by_shape.end()) q.shape_of[i] = static_cast<int>(it->second);
+    }
   }
-  for (auto& [key, r] : per_parent) {
+  for (auto& [k, r] : per_parent) {
     if (r.count < n_plus_one_threshold) continue;
-    q.shapes[key.second].n_plus_one = true;
-    r.shape = q.shapes[key.second].shape;
+    q.shapes[r.shape_index].n_plus_one = true;
+    r.shape = q.shapes[r.shape_index].shape;
     q.n_plus_one.push_back(std::move(r));
   }
-  auto by_total = [](const auto& a, const auto& b) { return a.total_us > b.total_us; };
+  // Slowest first; ties by parent, then by the shape's first appearance.
+  std::sort(q.n_plus_one.begin(), q.n_plus_one.end(), [](const repeat& a, const repeat& b) {
+    if (a.total_us != b.total_us) return a.total_us > b.total_us;
+    return a.parent != b.parent ? a.parent < b.parent : a.shape_index < b.shape_index;
+  });
   // Sort the shapes and renumber shape_of to match.
   std::vector<std::size_t> order(q.shapes.size());
   for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
@@ -231,7 +257,7 @@ query_summary summarise_queries(const trace_model& m) {
   for (int& s : q.shape_of) {
     if (s >= 0) s = rank[static_cast<std::size_t>(s)];
   }
-  std::stable_sort(q.n_plus_one.begin(), q.n_plus_one.end(), by_total);
+  for (repeat& r : q.n_plus_one) r.shape_index = static_cast<std::size_t>(rank[r.shape_index]);
   return q;
 }
 

@@ -153,13 +153,17 @@ class sqlite_store final : public store {
       sqlite3_bind_text(count.get(), 1, base_id.data(), static_cast<int>(base_id.size()), SQLITE_STATIC);
       if (sqlite3_step(count.get()) == SQLITE_ROW) out.reserve(static_cast<std::size_t>(sqlite3_column_int64(count.get(), 0)));
     }
-    // SQLite unwraps Python's twice-encoded value (a JSON string) itself, so
-    // each payload is parsed once here; invalid JSON is passed on as is.
+    // decode_row() unwraps Python's twice-encoded value. (SQLite's json_extract
+    // did it once: it parsed every payload twice and allocated per row.)
+    // Rows come in index order (base_id, timestamp, id) and are put in id
+    // order here: ORDER BY id alone made SQLite sort whole rows through
+    // temporary files.
     stmt q(db_,
-           "SELECT id, timestamp, base_id, parent_id, trace_id, project, host, service, name,"
-           " CASE WHEN json_valid(data) THEN json_extract(data, '$') ELSE data END"
-           " FROM data WHERE base_id = ? ORDER BY id",
+           "SELECT id, timestamp, base_id, parent_id, trace_id, project, host, service, name, data"
+           " FROM data WHERE base_id = ? ORDER BY timestamp, id",
            name_);
+    std::vector<std::int64_t> ids;
+    ids.reserve(out.capacity());
     sqlite3_bind_text(q.get(), 1, base_id.data(), static_cast<int>(base_id.size()), SQLITE_STATIC);
     skipped_rows skipped(name_);
     int rc;
@@ -180,12 +184,13 @@ class sqlite_store final : public store {
       r.data = d ? std::string_view(d, static_cast<std::size_t>(sqlite3_column_bytes(s, 9))) : std::string_view();
       try {
         out.push_back(decode_row(r));
+        ids.push_back(r.id);
       } catch (const std::exception& ex) {
         skipped.add(r.id, ex.what());
       }
     }
     check(rc == SQLITE_DONE ? SQLITE_OK : rc, "read trace " + base_id);
-    return out;
+    return in_id_order(std::move(out), ids);
   }
 
   std::vector<trace_summary> list_traces() override {

@@ -12,22 +12,35 @@ namespace {
 struct node {
   std::string trace_id, parent_id, name, project, service, host;
   std::optional<std::int64_t> started, finished;  // µs since epoch
-  nlohmann::json exception;                       // info.etype of the stop, "None"; null: no stop
-  nlohmann::json raw = nlohmann::json::object();  // meta.raw_payload.* entries
+  nlohmann::json exception;  // info.etype of the stop, "None"; null: no stop
+  // The output's info object, filled with the meta.raw_payload.* entries as
+  // they are read; build() adds the rest.
+  nlohmann::json info = nlohmann::json::object();
   std::vector<node*> children;
   std::int64_t start_ms = 0, finish_ms = 0;
   char link = 0;  // parent linking state (build(): unknown, visiting, attached, root)
   std::size_t depth = 0;
 };
 
+// A store's payload with its info object back in place (see notification::raw).
+nlohmann::json with_info(nlohmann::json raw, nlohmann::json info) {
+  auto it = raw.find("info");
+  if (it != raw.end() && it->is_discarded()) *it = std::move(info);
+  return raw;
+}
+
 // Python's raw payload is what the store kept besides the columns; for
-// notifications built here, the notification without its ids.
-nlohmann::json raw_payload(const notification& n) {
-  if (!n.raw.is_null()) return n.raw;
-  nlohmann::json j = n.to_json();
-  j.erase("base_id");
-  j.erase("parent_id");
-  j.erase("trace_id");
+// notifications built here, the notification without its ids. `from`: the
+// same notification when its payload may be moved out (its other fields are
+// left as they are).
+nlohmann::json raw_payload(const notification& n, notification* from) {
+  if (!n.raw.is_null()) return from ? with_info(std::move(from->raw), std::move(from->info)) : with_info(n.raw, n.info);
+  nlohmann::json j = nlohmann::json::object();
+  j["name"] = n.name;
+  j["timestamp"] = n.timestamp;
+  j["info"] = !n.info.is_object() ? nlohmann::json::object() : from ? std::move(from->info) : n.info;
+  if (!n.project.empty()) j["project"] = n.project;
+  if (!n.service.empty()) j["service"] = n.service;
   return j;
 }
 
@@ -59,23 +72,34 @@ nlohmann::json build(const std::vector<notification>& notifications, std::vector
     }
     auto [it, fresh] = nodes.try_emplace(n.trace_id);
     node& nd = it->second;
-    if (fresh) {
-      nd.trace_id = n.trace_id;
-      nd.parent_id = n.parent_id;
-      nd.name = point_name(n.name);
-      nd.project = n.project;
-      nd.service = n.service;
-      nd.host = n.host;
-      order.push_back(&nd);
-    }
-    nd.raw["meta.raw_payload." + n.name] =
-        owned && !n.raw.is_null() ? std::move((*owned)[i].raw) : raw_payload(n);
-    if (ends_with(n.name, "stop")) {
+    const bool stop = ends_with(n.name, "stop");
+    if (stop) {
       nd.finished = *ts;
       // Python: raw_payload["info"].get("etype", "None"), whatever its type.
       auto etype = n.info.find("etype");
       nd.exception = etype != n.info.end() ? *etype : nlohmann::json("None");
-    } else {
+    }
+    nlohmann::json payload = raw_payload(n, owned ? &(*owned)[i] : nullptr);
+    if (fresh) {
+      nd.name = point_name(n.name);
+      if (owned) {
+        notification& o = (*owned)[i];  // n itself: its ids are not read again
+        nd.trace_id = std::move(o.trace_id);
+        nd.parent_id = std::move(o.parent_id);
+        nd.project = std::move(o.project);
+        nd.service = std::move(o.service);
+        nd.host = std::move(o.host);
+      } else {
+        nd.trace_id = n.trace_id;
+        nd.parent_id = n.parent_id;
+        nd.project = n.project;
+        nd.service = n.service;
+        nd.host = n.host;
+      }
+      order.push_back(&nd);
+    }
+    nd.info["meta.raw_payload." + n.name] = std::move(payload);
+    if (!stop) {
       nd.started = *ts;
       if (!last_started || *last_started < *ts) last_started = *ts;
     }
@@ -85,17 +109,18 @@ nlohmann::json build(const std::vector<notification>& notifications, std::vector
 
   // Python: int(microseconds / 1000.0), i.e. truncation toward zero.
   auto msec = [&](std::int64_t us) { return static_cast<std::int64_t>((us - *first) / 1000); };
-  nlohmann::json stats = nlohmann::json::object();
+  std::map<std::string, std::pair<std::int64_t, std::int64_t>> totals;  // name -> count, duration
   for (node* nd : order) {
     if (!nd->started) nd->started = nd->finished;
     if (!nd->finished) nd->finished = nd->started;
     nd->start_ms = msec(*nd->started);
     nd->finish_ms = msec(*nd->finished);
-    auto& s = stats[nd->name];
-    if (s.is_null()) s = {{"count", 0}, {"duration", 0}};
-    s["count"] = s["count"].get<std::int64_t>() + 1;
-    s["duration"] = s["duration"].get<std::int64_t>() + (nd->finish_ms - nd->start_ms);
+    auto& t = totals[nd->name];
+    t.first += 1;
+    t.second += nd->finish_ms - nd->start_ms;
   }
+  nlohmann::json stats = nlohmann::json::object();
+  for (const auto& [name, t] : totals) stats[name] = {{"count", t.first}, {"duration", t.second}};
 
   // Link children to parents in linear time. Corrupt data may hold parent
   // cycles (x -> y -> x, or a node its own parent): their members become
@@ -165,16 +190,23 @@ nlohmann::json build(const std::vector<notification>& notifications, std::vector
       node* nd = f.nd;
       // Nodes are linked already: their strings can move into the output.
       auto text = [](std::string& v) { return v.empty() ? nlohmann::json() : nlohmann::json(std::move(v)); };
-      nlohmann::json info = {{"name", std::move(nd->name)}, {"project", text(nd->project)},
-                             {"service", text(nd->service)}, {"host", text(nd->host)},
-                             {"started", nd->start_ms}, {"finished", nd->finish_ms}};
+      nlohmann::json& info = nd->info;
+      info["name"] = std::move(nd->name);
+      info["project"] = text(nd->project);
+      info["service"] = text(nd->service);
+      info["host"] = text(nd->host);
+      info["started"] = nd->start_ms;
+      info["finished"] = nd->finish_ms;
       if (!nd->exception.is_null()) info["exception"] = std::move(nd->exception);
-      for (auto& [k, v] : nd->raw.items()) info[k] = std::move(v);
-      *f.out = {{"info", std::move(info)}, {"parent_id", std::move(nd->parent_id)}, {"trace_id", std::move(nd->trace_id)},
-                {"children", nlohmann::json::array()}};
+      nlohmann::json& out = *f.out;
+      out = nlohmann::json::object();
+      out["info"] = std::move(info);
+      out["parent_id"] = std::move(nd->parent_id);
+      out["trace_id"] = std::move(nd->trace_id);
+      auto& kids = out["children"] = nlohmann::json::array();
       std::stable_sort(nd->children.begin(), nd->children.end(), by_start);
-      auto& kids = (*f.out)["children"];
-      for (std::size_t i = 0; i < nd->children.size(); ++i) kids.push_back(nullptr);
+      // Sized before any address is taken: the slots must not move.
+      kids.get_ref<nlohmann::json::array_t&>().resize(nd->children.size());
       for (std::size_t i = 0; i < nd->children.size(); ++i) todo.push_back({nd->children[i], &kids[i]});
     }
   };

@@ -57,9 +57,12 @@ TEST_F(SqliteStore, RoundTripThroughTheNotifier) {
     EXPECT_EQ(n.service, "svc");
     EXPECT_EQ(n.host, "host-a");
     EXPECT_EQ(n.timestamp.size(), 26u);
-    // The payload is what Python's driver keeps: {"info": ...}.
+    // The payload is what Python's driver keeps, {"info": ...}; its info
+    // object has moved to n.info, a discarded value holding its place.
     ASSERT_TRUE(n.raw.is_object());
-    EXPECT_EQ(n.raw, nlohmann::json({{"info", n.info}}));
+    EXPECT_EQ(n.raw.size(), 1u);
+    EXPECT_TRUE(n.raw.at("info").is_discarded());
+    EXPECT_TRUE(n.info.contains("host"));
   }
   EXPECT_EQ(names, (std::multiset<std::string>{"request-start", "request-stop", "db-start", "db-stop", "db-start",
                                                "db-stop", "lost-start"}));
@@ -146,6 +149,46 @@ TEST_F(SqliteStore, StoredDataIsTheTwiceEncodedPayload) {
   EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(q, 2)), "vm");
   sqlite3_finalize(q);
   sqlite3_close(h);
+}
+
+TEST_F(SqliteStore, LoadKeepsInsertionOrderAndUnwrapsEveryEscape) {
+  const auto db = dir / "t.db";
+  auto s = open_store(uri_for(db));
+  const std::string base = "11111111-1111-4111-8111-111111111111";
+  std::vector<notification> batch;
+  for (int i = 0; i < 5; ++i) {
+    notification n;
+    n.name = "p" + std::to_string(i) + "-start";
+    n.base_id = n.parent_id = base;
+    n.trace_id = "t" + std::to_string(i);
+    n.timestamp = "2026-11-21T16:14:4" + std::to_string(5 - i) + ".000000";  // each earlier than the last
+    n.info = {{"i", i}};
+    batch.push_back(n);
+  }
+  s->write(batch);
+  // Rows as other writers may store them: escapes of every kind inside the
+  // payload, white space between its tokens, a \u escape at the outer level.
+  const std::string cols = "INSERT INTO data (timestamp, base_id, parent_id, trace_id, name, data) VALUES ";
+  const std::string ids = "'2026-11-21T16:14:40.000000', '" + base + "', '" + base + "'";
+  exec(db, cols + "(" + ids + R"(, 'e1', 'e1-start', '"{\"info\":\n\t{\"s\": \"\\u00e9\\n\\ud83d\\ude00\\/\\t\"}\r}"'))");
+  exec(db, cols + "(" + ids + R"(, 'e2', 'e2-start', '"{\"info\": {\"s\": \"\u0041\/\"}}"'))");
+  exec(db, cols + "(" + ids + R"(, 'e3', 'e3-start', '"\"{}\""'))");  // three times encoded: not an object
+  error_capture errors;
+  const auto got = s->load(base);
+  ASSERT_EQ(got.size(), 7u) << ::testing::PrintToString(errors.messages());
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(got[i].name, "p" + std::to_string(i) + "-start");  // id order, not timestamp order
+    EXPECT_EQ(got[i].info["i"], i);
+  }
+  EXPECT_EQ(got[5].info["s"], "\u00e9\n\U0001F600/\t");
+  EXPECT_EQ(got[6].info["s"], "A/");
+  ASSERT_EQ(errors.messages().size(), 1u);
+  EXPECT_NE(errors.messages()[0].find("skipped 1 row(s)"), std::string::npos) << errors.messages()[0];
+  EXPECT_NE(errors.messages()[0].find("not a JSON object"), std::string::npos) << errors.messages()[0];
+  // The report shows each payload whole, info included; e1 and e2 started first.
+  const auto report = s->get_report(base);
+  ASSERT_EQ(report["children"].size(), 7u);
+  EXPECT_EQ(report["children"][1]["info"]["meta.raw_payload.e2-start"], nlohmann::json({{"info", {{"s", "A/"}}}}));
 }
 
 TEST_F(SqliteStore, RelativePathIsUnderTheWorkingDirectoryAndParentsAreCreated) {

@@ -95,6 +95,7 @@ struct shape_stat {
 struct repeat {
   int parent = -1;
   std::string shape;
+  std::size_t shape_index = 0;  // in query_summary::shapes
   std::size_t count = 0;
   std::int64_t total_us = 0;
 };

@@ -35,8 +35,10 @@ struct notification {
   std::string service;
   std::string host;       // also in info.host
   nlohmann::json info = nlohmann::json::object();
-  // The payload as a store kept it (e.g. the `data` column); null when the
-  // notification was built here. Reports show it as meta.raw_payload.*.
+  // The payload as a store kept it (e.g. the `data` column), except that an
+  // "info" object in it has moved to `info` (its key remains, holding a
+  // discarded value); null when the notification was built here. Reports
+  // show it, with info put back, as meta.raw_payload.*.
   nlohmann::json raw = nullptr;
 
   // The notification as OSProfiler's JSON object.
