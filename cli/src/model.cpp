@@ -80,6 +80,18 @@ trace_model make_model(nlohmann::json report, const point_times* times) {
 
   auto kids = r.find("children");
   if (kids == r.end() || !kids->is_array()) return m;
+  // The stats count every point: reserve once rather than move 100,000
+  // points through each regrowth.
+  if (auto stats = find_object(r, "stats")) {
+    std::size_t points = 0;
+    for (const auto& s : stats->items()) {
+      auto c = s.value().is_object() ? s.value().find("count") : s.value().end();
+      if (c != s.value().end() && c->is_number_integer() && c->get<std::int64_t>() > 0) {
+        points += static_cast<std::size_t>(c->get<std::int64_t>());
+      }
+    }
+    m.points.reserve(std::min<std::size_t>(points, 10'000'000));
+  }
 
   struct frame {
     const nlohmann::json* node;
