@@ -1,5 +1,6 @@
 // The machine-facing views: JSON (Python's `trace show --json`), DOT and the
 // data embedded in the HTML report.
+#include <memory>
 #include <sstream>
 #include <unordered_map>
 
@@ -19,13 +20,39 @@ std::string dot_escape(const std::string& s) {
   return out;
 }
 
+// The serializer's output in 64 KiB blocks: it writes a few characters at a
+// time, and one std::ostream::write per piece cost a tenth of `--json`.
+class block_writer : public nlohmann::detail::output_adapter_protocol<char> {
+ public:
+  explicit block_writer(std::ostream& out) : out_(out) { buf_.reserve(block + 4096); }
+  ~block_writer() override { flush(); }
+  void write_character(char c) override {
+    buf_ += c;
+    if (buf_.size() >= block) flush();
+  }
+  void write_characters(const char* s, std::size_t n) override {
+    buf_.append(s, n);
+    if (buf_.size() >= block) flush();
+  }
+  void flush() {
+    out_.write(buf_.data(), static_cast<std::streamsize>(buf_.size()));
+    buf_.clear();
+  }
+
+ private:
+  static constexpr std::size_t block = 1 << 16;
+  std::ostream& out_;
+  std::string buf_;
+};
+
 }  // namespace
 
 void render_json(const trace_model& m, std::ostream& out) {
   // Streamed: a 100,000-point report is over 100 MB of text.
-  nlohmann::detail::serializer<nlohmann::json> s(nlohmann::detail::output_adapter<char>(out), ' ',
-                                                 nlohmann::json::error_handler_t::replace);
+  auto writer = std::make_shared<block_writer>(out);
+  nlohmann::detail::serializer<nlohmann::json> s(writer, ' ', nlohmann::json::error_handler_t::replace);
   s.dump(*m.report, true, true, 2);
+  writer->flush();
 }
 
 void render_dot(const trace_model& m, std::ostream& out) {
@@ -91,22 +118,52 @@ void detail::write_html_data(const trace_model& m, std::ostream& out) {
     out.write(buf.data() + from, static_cast<std::streamsize>(buf.size() - from));
     buf.clear();
   };
-  // UTF-8 JSON (the page is UTF-8); invalid bytes become U+FFFD.
-  auto utf8 = [](const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); };
-  auto str = [&](std::string_view s) { return utf8(nlohmann::json(std::string(s))); };
-  buf += "{\"base_id\":" + str(m.base_id) + ",\"total_us\":" + std::to_string(m.total_us) +
-         ",\"precise\":" + (m.precise ? "true" : "false") + ",\"points\":[";
+  // UTF-8 JSON (the page is UTF-8); invalid bytes become U+FFFD. One
+  // serializer appends every value to buf: no string per value.
+  nlohmann::detail::serializer<nlohmann::json> json_out(nlohmann::detail::output_adapter<char, std::string>(buf), ' ',
+                                                         nlohmann::json::error_handler_t::replace);
+  auto put = [&](const nlohmann::json& j) { json_out.dump(j, false, false, 0); };
+  auto put_text = [&](const char* key, std::string_view v) {
+    buf += key;
+    put(nlohmann::json(v));
+  };
+  auto put_int = [&](const char* key, std::int64_t v) {
+    buf += key;
+    buf += std::to_string(v);
+  };
+  auto str = [&](std::string_view v) {
+    std::string out;
+    nlohmann::detail::serializer<nlohmann::json>(nlohmann::detail::output_adapter<char, std::string>(out), ' ',
+                                                 nlohmann::json::error_handler_t::replace)
+        .dump(nlohmann::json(v), false, false, 0);
+    return out;
+  };
+  put_text("{\"base_id\":", m.base_id);
+  put_int(",\"total_us\":", m.total_us);
+  buf += ",\"precise\":";
+  buf += m.precise ? "true" : "false";
+  buf += ",\"points\":[";
   for (std::size_t i = 0; i < m.points.size(); ++i) {
     const point& p = m.points[i];
     if (i) buf += ',';
-    buf += "{\"p\":" + std::to_string(p.parent) + ",\"s\":" + std::to_string(p.start_us) +
-           ",\"e\":" + std::to_string(p.end_us) + ",\"n\":" + str(p.name) + ",\"d\":" + str(point_detail(p)) +
-           ",\"t\":" + str(p.trace_id);
-    if (p.is_db) buf += ",\"db\":1,\"api\":" + str(p.api);
-    if (!p.statement.empty()) buf += ",\"sql\":" + str(p.statement);
-    if (!p.error.empty()) buf += ",\"x\":" + str(p.error) + ",\"xm\":" + str(p.error_message);
+    put_int("{\"p\":", p.parent);
+    put_int(",\"s\":", p.start_us);
+    put_int(",\"e\":", p.end_us);
+    put_text(",\"n\":", p.name);
+    put_text(",\"d\":", point_detail(p));
+    put_text(",\"t\":", p.trace_id);
+    if (p.is_db) put_text(",\"db\":1,\"api\":", p.api);
+    if (!p.statement.empty()) put_text(",\"sql\":", p.statement);
+    if (!p.error.empty()) {
+      put_text(",\"x\":", p.error);
+      put_text(",\"xm\":", p.error_message);
+    }
     buf += ",\"info\":";
-    buf += p.info ? utf8(*p.info) : std::string("{}");
+    if (p.info) {
+      put(*p.info);
+    } else {
+      buf += "{}";
+    }
     buf += '}';
     if (buf.size() > (1 << 16)) flush();
   }
