@@ -1,6 +1,8 @@
 // The machine-facing views: JSON (Python's `trace show --json`), DOT and the
 // data embedded in the HTML report.
+#include <future>
 #include <memory>
+#include <system_error>
 #include <sstream>
 #include <unordered_map>
 
@@ -107,6 +109,14 @@ void render_dot(const trace_model& m, std::ostream& out) {
 // like an intermediate JSON tree), with '<' escaped so no text in it can end
 // the <script> element it lives in.
 void detail::write_html_data(const trace_model& m, std::ostream& out) {
+  // The query summary is computed on another thread while the points are
+  // written (both only read the model); inline if no thread can be had.
+  std::future<query_summary> summary;
+  try {
+    summary = std::async(std::launch::async, [&m] { return summarise_queries(m); });
+  } catch (const std::system_error&) {
+    summary = std::async(std::launch::deferred, [&m] { return summarise_queries(m); });
+  }
   std::string buf;
   auto flush = [&] {
     std::size_t from = 0;
@@ -170,7 +180,7 @@ void detail::write_html_data(const trace_model& m, std::ostream& out) {
   buf += "],\"slowest\":[";
   const auto slowest = slowest_db_points(m, 10);
   for (std::size_t k = 0; k < slowest.size(); ++k) buf += (k ? "," : "") + std::to_string(slowest[k]);
-  const query_summary q = summarise_queries(m);
+  const query_summary q = summary.get();
   buf += "],\"summary\":{\"statements\":" + std::to_string(q.statements) + ",\"total_us\":" + std::to_string(q.total_us) +
          ",\"shapes\":[";
   for (std::size_t k = 0; k < q.shapes.size(); ++k) {

@@ -115,29 +115,18 @@ class pg_store final : public store {
   std::vector<notification> load(const std::string& base_id) override {
     std::lock_guard<std::mutex> lock(mu_);
     read_ready();
-    std::vector<notification> out;
-    if (!has_table_) return out;
+    if (!has_table_) return {};
     // No ORDER BY: the server would sort whole rows (through temporary files
-    // beyond work_mem); in_id_order() sorts ids here.
+    // beyond work_mem); decode_rows() puts them in id order.
     const std::string sql = std::string(select_columns) + " WHERE base_id = $1";
     const char* params[] = {base_id.c_str()};
     result r(PQexecParams(conn_, sql.c_str(), 1, nullptr, params, nullptr, nullptr, 0));
     check_read(r.get(), "read trace " + base_id);
     const int rows = PQntuples(r.get());
-    out.reserve(static_cast<std::size_t>(rows));
-    std::vector<std::int64_t> ids;
-    ids.reserve(static_cast<std::size_t>(rows));
     skipped_rows skipped(name_);
-    for (int i = 0; i < rows; ++i) {
-      stored_row sr = row(r.get(), i);
-      try {
-        out.push_back(decode_row(sr));
-        ids.push_back(sr.id);
-      } catch (const std::exception& ex) {
-        skipped.add(sr.id, ex.what());
-      }
-    }
-    return in_id_order(std::move(out), ids);
+    // The result is all in memory and libpq's accessors only read it.
+    return decode_rows(static_cast<std::size_t>(rows), [&r](std::size_t i) { return row(r.get(), static_cast<int>(i)); },
+                       skipped);
   }
 
   std::vector<trace_summary> list_traces() override {

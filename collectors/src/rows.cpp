@@ -1,7 +1,10 @@
 #include "rows.h"
 
 #include <algorithm>
+#include <exception>
 #include <numeric>
+#include <system_error>
+#include <thread>
 
 namespace osprofiler::detail {
 namespace {
@@ -99,6 +102,58 @@ std::vector<notification> in_id_order(std::vector<notification> rows, const std:
   sorted.reserve(rows.size());
   for (std::size_t i : order) sorted.push_back(std::move(rows[i]));
   return sorted;
+}
+
+std::vector<notification> decode_rows(std::size_t count, const std::function<stored_row(std::size_t)>& row_at,
+                                      skipped_rows& skipped) {
+  struct part {
+    std::vector<notification> rows;
+    std::vector<std::int64_t> ids;
+    std::vector<std::pair<std::int64_t, std::string>> failed;
+    std::exception_ptr error;  // e.g. out of memory: rethrown by the caller's thread
+  };
+  auto decode = [&row_at](std::size_t from, std::size_t to, part& p) noexcept {
+    try {
+      p.rows.reserve(to - from);
+      p.ids.reserve(to - from);
+      for (std::size_t i = from; i < to; ++i) {
+        const stored_row r = row_at(i);
+        try {
+          p.rows.push_back(decode_row(r));
+          p.ids.push_back(r.id);
+        } catch (const std::exception& ex) {
+          p.failed.emplace_back(r.id, ex.what());
+        }
+      }
+    } catch (...) {
+      p.error = std::current_exception();
+    }
+  };
+  // Below this a second thread costs more than it saves.
+  constexpr std::size_t parallel_from = 20000;
+  const std::size_t half = count >= parallel_from && std::thread::hardware_concurrency() >= 2 ? count / 2 : count;
+  part first, second;
+  std::thread helper;
+  if (half < count) {
+    try {
+      helper = std::thread(decode, half, count, std::ref(second));
+    } catch (const std::system_error&) {
+      decode(half, count, second);  // no thread to be had: decode it here
+    }
+  }
+  decode(0, half, first);
+  if (helper.joinable()) helper.join();
+  for (const part* p : {&first, &second}) {
+    if (p->error) std::rethrow_exception(p->error);
+  }
+
+  for (const part* p : {&first, &second}) {
+    for (const auto& [id, why] : p->failed) skipped.add(id, why);
+  }
+  first.rows.insert(first.rows.end(), std::make_move_iterator(second.rows.begin()),
+                    std::make_move_iterator(second.rows.end()));
+  first.ids.insert(first.ids.end(), second.ids.begin(), second.ids.end());
+  return in_id_order(std::move(first.rows), first.ids);
 }
 
 notification decode_row(const stored_row& r) {

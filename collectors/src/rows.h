@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -53,6 +54,15 @@ notification decode_row(const stored_row& r);
 // trace in index order and put it in id (insertion) order here, which is
 // cheaper than the database sorting whole rows.
 std::vector<notification> in_id_order(std::vector<notification> rows, const std::vector<std::int64_t>& ids);
+
+class skipped_rows;
+
+// The notifications of `count` stored rows, in id order; `row_at(i)` gives
+// row i and must be safe to call from two threads at once. Rows that are not
+// notifications go to `skipped`. A large trace is decoded on two threads:
+// decoding the JSON payloads is most of a load.
+std::vector<notification> decode_rows(std::size_t count, const std::function<stored_row(std::size_t)>& row_at,
+                                      skipped_rows& skipped);
 
 // Collects the rows a read skipped and reports them once per read through
 // notifier::report_error(), naming the store and the first bad row.

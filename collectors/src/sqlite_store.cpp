@@ -147,50 +147,70 @@ class sqlite_store final : public store {
 
   std::vector<notification> load(const std::string& base_id) override {
     std::lock_guard<std::mutex> lock(mu_);
-    std::vector<notification> out;
+    std::size_t expected = 0;
     {
       stmt count(db_, "SELECT count(*) FROM data WHERE base_id = ?", name_);
       sqlite3_bind_text(count.get(), 1, base_id.data(), static_cast<int>(base_id.size()), SQLITE_STATIC);
-      if (sqlite3_step(count.get()) == SQLITE_ROW) out.reserve(static_cast<std::size_t>(sqlite3_column_int64(count.get(), 0)));
+      if (sqlite3_step(count.get()) == SQLITE_ROW) expected = static_cast<std::size_t>(sqlite3_column_int64(count.get(), 0));
     }
-    // decode_row() unwraps Python's twice-encoded value. (SQLite's json_extract
-    // did it once: it parsed every payload twice and allocated per row.)
-    // Rows come in index order (base_id, timestamp, id) and are put in id
-    // order here: ORDER BY id alone made SQLite sort whole rows through
+    // Rows come in index order (base_id, timestamp, id); decode_rows() puts
+    // them in id order: ORDER BY id alone made SQLite sort whole rows through
     // temporary files.
     stmt q(db_,
            "SELECT id, timestamp, base_id, parent_id, trace_id, project, host, service, name, data"
            " FROM data WHERE base_id = ? ORDER BY timestamp, id",
            name_);
-    std::vector<std::int64_t> ids;
-    ids.reserve(out.capacity());
     sqlite3_bind_text(q.get(), 1, base_id.data(), static_cast<int>(base_id.size()), SQLITE_STATIC);
-    skipped_rows skipped(name_);
+    // Stepping is sequential: the rows are copied out (columns NUL-terminated
+    // in one buffer) and decoded afterwards, on two threads when large.
+    struct copied {
+      std::int64_t id;
+      std::array<std::ptrdiff_t, 9> at;  // column offsets in `text`; -1: NULL
+      std::size_t data_size;
+    };
+    std::string text;
+    text.reserve(expected * 256);
+    std::vector<copied> rows;
+    rows.reserve(expected);
     int rc;
     while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
       sqlite3_stmt* s = q.get();
-      stored_row r;
-      r.id = sqlite3_column_int64(s, 0);
-      r.timestamp = col(s, 1);
-      r.base_id = col(s, 2);
-      r.parent_id = col(s, 3);
-      r.trace_id = col(s, 4);
-      r.project = col(s, 5);
-      r.host = col(s, 6);
-      r.service = col(s, 7);
-      r.name = col(s, 8);
-      r.data_null = sqlite3_column_type(s, 9) == SQLITE_NULL;
-      const char* d = col(s, 9);
-      r.data = d ? std::string_view(d, static_cast<std::size_t>(sqlite3_column_bytes(s, 9))) : std::string_view();
-      try {
-        out.push_back(decode_row(r));
-        ids.push_back(r.id);
-      } catch (const std::exception& ex) {
-        skipped.add(r.id, ex.what());
+      copied c{sqlite3_column_int64(s, 0), {}, 0};
+      for (int k = 1; k <= 9; ++k) {
+        const char* v = col(s, k);
+        if (!v) {
+          c.at[k - 1] = -1;
+          continue;
+        }
+        const auto size = static_cast<std::size_t>(sqlite3_column_bytes(s, k));
+        c.at[k - 1] = static_cast<std::ptrdiff_t>(text.size());
+        text.append(v, size).push_back('\0');
+        if (k == 9) c.data_size = size;
       }
+      rows.push_back(c);
     }
     check(rc == SQLITE_DONE ? SQLITE_OK : rc, "read trace " + base_id);
-    return in_id_order(std::move(out), ids);
+    skipped_rows skipped(name_);
+    return decode_rows(
+        rows.size(),
+        [&](std::size_t i) {
+          const copied& c = rows[i];
+          auto at = [&](int k) { return c.at[k] < 0 ? nullptr : text.data() + c.at[k]; };
+          stored_row r;
+          r.id = c.id;
+          r.timestamp = at(0);
+          r.base_id = at(1);
+          r.parent_id = at(2);
+          r.trace_id = at(3);
+          r.project = at(4);
+          r.host = at(5);
+          r.service = at(6);
+          r.name = at(7);
+          r.data_null = c.at[8] < 0;
+          r.data = r.data_null ? std::string_view() : std::string_view(text.data() + c.at[8], c.data_size);
+          return r;
+        },
+        skipped);
   }
 
   std::vector<trace_summary> list_traces() override {
