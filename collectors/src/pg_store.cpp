@@ -349,14 +349,7 @@ class pg_store final : public store {
     auto value = [&](int c) -> const char* { return PQgetisnull(r, i, c) ? nullptr : PQgetvalue(r, i, c); };
     stored_row sr;
     sr.id = std::strtoll(PQgetvalue(r, i, 0), nullptr, 10);
-    sr.timestamp = value(1);
-    sr.base_id = value(2);
-    sr.parent_id = value(3);
-    sr.trace_id = value(4);
-    sr.project = value(5);
-    sr.host = value(6);
-    sr.service = value(7);
-    sr.name = value(8);
+    read_text_columns(sr, value);
     sr.data_null = PQgetisnull(r, i, 9);
     sr.data = std::string_view(PQgetvalue(r, i, 9), static_cast<std::size_t>(PQgetlength(r, i, 9)));
     return sr;

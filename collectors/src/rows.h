@@ -50,6 +50,21 @@ struct stored_row {
 };
 notification decode_row(const stored_row& r);
 
+// Sets the eight text columns the stores select between id and data, in
+// that order (timestamp, base_id, parent_id, trace_id, project, host,
+// service, name): `column(k)` gives column k, 1 to 8, nullptr for SQL NULL.
+template <class Column>
+void read_text_columns(stored_row& r, Column&& column) {
+  r.timestamp = column(1);
+  r.base_id = column(2);
+  r.parent_id = column(3);
+  r.trace_id = column(4);
+  r.project = column(5);
+  r.host = column(6);
+  r.service = column(7);
+  r.name = column(8);
+}
+
 // `rows` reordered so that `ids` (theirs, one each) ascend: stores read a
 // trace in index order and put it in id (insertion) order here, which is
 // cheaper than the database sorting whole rows.

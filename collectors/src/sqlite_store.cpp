@@ -195,17 +195,9 @@ class sqlite_store final : public store {
         rows.size(),
         [&](std::size_t i) {
           const copied& c = rows[i];
-          auto at = [&](int k) { return c.at[k] < 0 ? nullptr : text.data() + c.at[k]; };
           stored_row r;
           r.id = c.id;
-          r.timestamp = at(0);
-          r.base_id = at(1);
-          r.parent_id = at(2);
-          r.trace_id = at(3);
-          r.project = at(4);
-          r.host = at(5);
-          r.service = at(6);
-          r.name = at(7);
+          read_text_columns(r, [&](int k) { return c.at[k - 1] < 0 ? nullptr : text.data() + c.at[k - 1]; });
           r.data_null = c.at[8] < 0;
           r.data = r.data_null ? std::string_view() : std::string_view(text.data() + c.at[8], c.data_size);
           return r;
@@ -245,9 +237,7 @@ class sqlite_store final : public store {
         const char* d = col(s, 9);
         if (!base || !d) continue;
         stored_row r;
-        r.timestamp = col(s, 1);
-        r.trace_id = col(s, 4);
-        r.name = col(s, 8);
+        read_text_columns(r, [s](int k) { return col(s, k); });
         r.data = std::string_view(d, static_cast<std::size_t>(sqlite3_column_bytes(s, 9)));
         try {
           if (decode_row(r).info.contains("etype")) failed.insert(base);
