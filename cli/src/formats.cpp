@@ -141,13 +141,6 @@ void detail::write_html_data(const trace_model& m, std::ostream& out) {
     buf += key;
     buf += std::to_string(v);
   };
-  auto str = [&](std::string_view v) {
-    std::string out;
-    nlohmann::detail::serializer<nlohmann::json>(nlohmann::detail::output_adapter<char, std::string>(out), ' ',
-                                                 nlohmann::json::error_handler_t::replace)
-        .dump(nlohmann::json(v), false, false, 0);
-    return out;
-  };
   put_text("{\"base_id\":", m.base_id);
   put_int(",\"total_us\":", m.total_us);
   buf += ",\"precise\":";
@@ -181,21 +174,31 @@ void detail::write_html_data(const trace_model& m, std::ostream& out) {
   const auto slowest = slowest_db_points(m, 10);
   for (std::size_t k = 0; k < slowest.size(); ++k) buf += (k ? "," : "") + std::to_string(slowest[k]);
   const query_summary q = summary.get();
-  buf += "],\"summary\":{\"statements\":" + std::to_string(q.statements) + ",\"total_us\":" + std::to_string(q.total_us) +
-         ",\"shapes\":[";
+  put_int("],\"summary\":{\"statements\":", static_cast<std::int64_t>(q.statements));
+  put_int(",\"total_us\":", q.total_us);
+  buf += ",\"shapes\":[";
   for (std::size_t k = 0; k < q.shapes.size(); ++k) {
     const auto& s = q.shapes[k];
-    buf += (k ? ",{" : "{") + std::string("\"shape\":") + str(s.shape) + ",\"count\":" + std::to_string(s.count) +
-           ",\"total\":" + std::to_string(s.total_us) + ",\"mean\":" + std::to_string(s.mean_us()) +
-           ",\"max\":" + std::to_string(s.max_us) + ",\"slowest\":" + std::to_string(s.slowest_point) +
-           ",\"n1\":" + (s.n_plus_one ? "true" : "false") + "}";
+    if (k) buf += ',';
+    put_text("{\"shape\":", s.shape);
+    put_int(",\"count\":", static_cast<std::int64_t>(s.count));
+    put_int(",\"total\":", s.total_us);
+    put_int(",\"mean\":", s.mean_us());
+    put_int(",\"max\":", s.max_us);
+    put_int(",\"slowest\":", s.slowest_point);
+    buf += ",\"n1\":";
+    buf += s.n_plus_one ? "true}" : "false}";
     if (buf.size() > (1 << 16)) flush();
   }
   buf += "],\"n_plus_one\":[";
   for (std::size_t k = 0; k < q.n_plus_one.size(); ++k) {
     const auto& r = q.n_plus_one[k];
-    buf += (k ? ",{" : "{") + std::string("\"parent\":") + std::to_string(r.parent) + ",\"shape\":" + str(r.shape) +
-           ",\"count\":" + std::to_string(r.count) + ",\"total\":" + std::to_string(r.total_us) + "}";
+    if (k) buf += ',';
+    put_int("{\"parent\":", r.parent);
+    put_text(",\"shape\":", r.shape);
+    put_int(",\"count\":", static_cast<std::int64_t>(r.count));
+    put_int(",\"total\":", r.total_us);
+    buf += '}';
   }
   buf += "]}}";
   flush();
