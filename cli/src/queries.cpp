@@ -1,7 +1,6 @@
 // Statement shapes and the query summary of a trace.
 #include <algorithm>
 #include <cctype>
-#include <map>
 #include <unordered_map>
 
 #include "osprofiler/views.h"
