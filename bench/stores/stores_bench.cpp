@@ -2,6 +2,8 @@
 //   BM_Sustained/<store>: notifications per second, end to end (trace points
 //     recorded on the calling thread -> notifier thread -> store), timed from
 //     the first record to the end of notifier::flush().
+//   BM_StoreWrite/<store>: the store's part of that alone: batches already
+//     in the notifier's text form, written on the benchmark's thread.
 //   BM_Report/<store>: get_report() of a trace of 100,001 points (200,002
 //     notifications), load included; freeing the result is timed apart
 //     (counter free_s).
@@ -21,6 +23,8 @@
 #include <map>
 #include <memory>
 
+#include "osprofiler/db.h"
+#include "osprofiler/options.h"
 #include "osprofiler/profiler.h"
 #include "osprofiler/store.h"
 #include "osprofiler/stores.h"
@@ -61,8 +65,12 @@ std::shared_ptr<store> make(const std::string& kind) {
   return nullptr;
 }
 
-// Points of a typical SQL trace: statement and a parameter, rows on stop.
-void BM_Sustained(benchmark::State& state, std::string kind) {
+// Points of a typical SQL trace, `points` of either kind:
+//   "trace": Python's style, info built by the caller as JSON (statement
+//            and a parameter on start, rows on stop);
+//   "db_call": what the adapters record (db::call with trace_sql on: the
+//            statement text, rows on stop), no JSON on the calling thread.
+void BM_Sustained(benchmark::State& state, std::string kind, std::string points_kind) {
   if (kind != "sqlite" && pg_uri().empty()) {
     state.SkipWithError("set OSPROFILER_BENCH_PG to a postgresql:// URI");
     return;
@@ -75,30 +83,76 @@ void BM_Sustained(benchmark::State& state, std::string kind) {
   s->set_identity("bench", "stores", host_name());
   notifier::configure_queue(1 << 20, overflow_policy::block);
   notifier::set(s);
-  set_enabled(true);
+  options on;
+  on.enabled = true;
+  on.trace_sql = true;
+  set_options(on);
   const int points = 50000;
   const nlohmann::json params = {{"id", 42}};
+  const auto statement = db::make_text("SELECT * FROM instances WHERE id = ?");
+  db::endpoint ep;
+  ep.system = "sqlite";
+  ep.ns = db::intern(std::string_view("main"));
   std::uint64_t failed = 0;
   const double cpu0 = process_cpu();
   for (auto _ : state) {
     const auto before = notifier::stats();
     init("key");
-    for (int i = 0; i < points; ++i) {
-      trace t("db", {{"db", {{"statement", "SELECT * FROM instances WHERE id = %(id)s"}, {"params", params}}}});
-      t.set_stop_info({{"db", {{"rows", 1}}}});
+    if (points_kind == "db_call") {
+      for (int i = 0; i < points; ++i) {
+        db::call c(ep, "execute", statement);
+        c.rows(1);
+      }
+    } else {
+      for (int i = 0; i < points; ++i) {
+        trace t("db", {{"db", {{"statement", "SELECT * FROM instances WHERE id = %(id)s"}, {"params", params}}}});
+        t.set_stop_info({{"db", {{"rows", 1}}}});
+      }
     }
     clean();
     if (!notifier::flush(std::chrono::seconds(300))) state.SkipWithError("flush timed out");
     const auto after = notifier::stats();
     failed += (after.failed - before.failed) + (after.dropped - before.dropped);
   }
-  set_enabled(false);
+  set_options(options{});
   notifier::set(std::shared_ptr<collector>{});
   const double notifications = static_cast<double>(state.iterations()) * points * 2;
   state.SetItemsProcessed(state.iterations() * points * 2);
   state.counters["lost"] = static_cast<double>(failed);
   // Client-side CPU per notification, both threads (the server's is not in it).
   state.counters["client_cpu_us"] = (process_cpu() - cpu0) / notifications * 1e6;
+}
+
+// The store's own share of BM_Sustained: batches of 1,024 notifications,
+// already text as the notifier hands them over, written on this thread.
+void BM_StoreWrite(benchmark::State& state, std::string kind) {
+  if (kind != "sqlite" && pg_uri().empty()) {
+    state.SkipWithError("set OSPROFILER_BENCH_PG to a postgresql:// URI");
+    return;
+  }
+  auto s = make(kind);
+  if (!s) {
+    state.SkipWithError("store not built");
+    return;
+  }
+  constexpr std::size_t batch = 1024, batches = 100;
+  const std::string base = uuid::generate().str(), parent = uuid::generate().str(), host = host_name();
+  const std::string info =
+      R"({"db":{"params":{"id":42},"statement":"SELECT * FROM instances WHERE id = %(id)s"},"host":")" + host + "\"}";
+  std::vector<std::string> ids, stamps;
+  std::vector<std::vector<notification_view>> work(batches);
+  std::int64_t t = 1795000000LL * 1000000;
+  for (std::size_t i = 0; i < batch * batches; ++i) {
+    ids.push_back(uuid::generate().str());
+    stamps.push_back(format_timestamp(t += 3));
+  }
+  for (std::size_t i = 0; i < batch * batches; ++i) {
+    work[i / batch].push_back({i % 2 ? "db-stop" : "db-start", base, parent, ids[i], stamps[i], "bench", "stores", host, info});
+  }
+  for (auto _ : state) {
+    for (const auto& b : work) s->write_text(b);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch * batches));
 }
 
 // A 100,001-point trace: request -> 1,000 rpc -> 99 db each.
@@ -247,9 +301,13 @@ void BM_PythonReport(benchmark::State& state) {
   std::filesystem::remove(script);
 }
 
-BENCHMARK_CAPTURE(BM_Sustained, sqlite, std::string("sqlite"))->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2);
-BENCHMARK_CAPTURE(BM_Sustained, pg_copy, std::string("pg-copy"))->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2);
-BENCHMARK_CAPTURE(BM_Sustained, pg_insert, std::string("pg-insert"))->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2);
+BENCHMARK_CAPTURE(BM_Sustained, sqlite, std::string("sqlite"), std::string("trace"))->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2);
+BENCHMARK_CAPTURE(BM_Sustained, sqlite_db_call, std::string("sqlite"), std::string("db_call"))->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2);
+BENCHMARK_CAPTURE(BM_Sustained, pg_copy, std::string("pg-copy"), std::string("trace"))->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2);
+BENCHMARK_CAPTURE(BM_Sustained, pg_copy_db_call, std::string("pg-copy"), std::string("db_call"))->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2);
+BENCHMARK_CAPTURE(BM_Sustained, pg_insert, std::string("pg-insert"), std::string("trace"))->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2);
+BENCHMARK_CAPTURE(BM_StoreWrite, sqlite, std::string("sqlite"))->Unit(benchmark::kMillisecond)->MinTime(2);
+BENCHMARK_CAPTURE(BM_StoreWrite, pg_copy, std::string("pg-copy"))->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2);
 BENCHMARK_CAPTURE(BM_Report, sqlite, std::string("sqlite"))->Unit(benchmark::kMillisecond)->UseManualTime()->Iterations(3);
 BENCHMARK_CAPTURE(BM_Report, pg, std::string("pg"))->Unit(benchmark::kMillisecond)->UseManualTime()->Iterations(3);
 BENCHMARK_CAPTURE(BM_Load, sqlite, std::string("sqlite"))->Unit(benchmark::kMillisecond)->UseManualTime()->Iterations(3);

@@ -99,7 +99,7 @@ class pg_store final : public store {
   }
 
   // An empty batch only connects and makes the table.
-  void write(const std::vector<notification>& batch) override {
+  void write_text(const std::vector<notification_view>& batch) override {
     std::lock_guard<std::mutex> lock(mu_);
     connect();
     if (batch.empty()) return ensure_table();
@@ -196,7 +196,7 @@ class pg_store final : public store {
     has_table_ = true;
   }
 
-  void write_copy(const std::vector<notification>& batch) {
+  void write_copy(const std::vector<notification_view>& batch) {
     ensure_table();
     buffer_.assign("PGCOPY\n\377\r\n\0", 11);
     put32(buffer_, 0);  // flags
@@ -244,7 +244,7 @@ class pg_store final : public store {
     if (!ok) fail(state, "COPY " + std::to_string(batch.size()) + " notifications: " + (error.empty() ? message(conn_) : error));
   }
 
-  void write_insert(const std::vector<notification>& batch, std::size_t from, std::size_t to) {
+  void write_insert(const std::vector<notification_view>& batch, std::size_t from, std::size_t to) {
     ensure_table();
     const std::size_t rows = to - from;
     std::string sql = std::string("INSERT INTO data (") + columns + ") VALUES ";

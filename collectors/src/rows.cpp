@@ -66,22 +66,23 @@ bool unwrap_string(std::string_view in, std::string& out) {
 
 }  // namespace
 
-std::string encode_data(const nlohmann::json& info) {
-  const std::string inner = dump_json(info.is_object() ? info : nlohmann::json::object());
-  // The inner text is JSON from dump_json: valid UTF-8 without raw control
+void encode_data(std::string_view info_json, std::string& out) {
+  // The info text is JSON from dump_json: valid UTF-8 without raw control
   // characters, so as a JSON string it only needs '"' and '\\' escaped.
-  std::string out;
-  out.reserve(inner.size() + inner.size() / 4 + 16);
-  out += R"("{\"info\":)";
-  for (char c : inner) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
+  constexpr std::string_view head = R"("{\"info\":)", tail = R"(}")";
+  // Sized for the worst case (every character escaped), then cut to fit.
+  out.resize(head.size() + 2 * info_json.size() + tail.size());
+  char* p = out.data();
+  p = std::copy(head.begin(), head.end(), p);
+  for (char c : info_json) {
+    if (c == '"' || c == '\\') *p++ = '\\';
+    *p++ = c;
   }
-  out += R"(}")";
-  return out;
+  p = std::copy(tail.begin(), tail.end(), p);
+  out.resize(static_cast<std::size_t>(p - out.data()));
 }
 
-void encode_row(const notification& n, row_values& out, std::string scratch[8]) {
+void encode_row(const notification_view& n, row_values& out, std::string scratch[8]) {
   out.timestamp = clean_column(n.timestamp, timestamp_width, scratch[0]);
   out.base_id = clean_column(n.base_id, varchar_width, scratch[1]);
   out.parent_id = clean_column(n.parent_id, varchar_width, scratch[2]);
@@ -90,7 +91,7 @@ void encode_row(const notification& n, row_values& out, std::string scratch[8]) 
   out.host = clean_column(n.host, varchar_width, scratch[5]);
   out.service = clean_column(n.service, varchar_width, scratch[6]);
   out.name = clean_column(n.name, varchar_width, scratch[7]);
-  out.data = encode_data(n.info);
+  encode_data(n.info_json, out.data);
 }
 
 std::vector<notification> in_id_order(std::vector<notification> rows, const std::vector<std::int64_t>& ids) {

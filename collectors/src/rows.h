@@ -20,17 +20,17 @@ namespace osprofiler::detail {
 // Python's driver stores them when unset.
 struct row_values {
   std::string_view timestamp, base_id, parent_id, trace_id, project, host, service, name;
-  std::string data;  // the twice-encoded JSON text of {"info": ...}
+  std::string data;  // the twice-encoded JSON text of {"info": ...}; its capacity is reused
 };
 
 // Fills `out` for `n`; the views point into `n` or into `scratch` (column
 // values that are not valid UTF-8, hold NUL bytes or exceed the varchar
 // width are cleaned into `scratch`; PostgreSQL would reject the whole batch).
-void encode_row(const notification& n, row_values& out, std::string scratch[8]);
+void encode_row(const notification_view& n, row_values& out, std::string scratch[8]);
 
-// The `data` column value: a JSON string whose text is the JSON of
-// {"info": info} (Python's sqlalchemy driver stores it so).
-std::string encode_data(const nlohmann::json& info);
+// The `data` column value into `out`: a JSON string whose text is the JSON
+// of {"info": info} (Python's sqlalchemy driver stores it so).
+void encode_data(std::string_view info_json, std::string& out);
 
 // A stored row read back. `data` may be the stored column (a JSON string or
 // object) or its already unwrapped text. Throws std::invalid_argument saying

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <map>
 
+#include "json_text.h"
+
 namespace osprofiler::detail {
 namespace {
 
@@ -19,15 +21,30 @@ class file_store final : public store {
     if (out_) std::fclose(out_);
   }
 
-  void write(const std::vector<notification>& batch) override {
+  void write_text(const std::vector<notification_view>& batch) override {
     if (!out_) {
       out_ = std::fopen(path_.c_str(), "ae");
       if (!out_) throw std::runtime_error("cannot open trace file '" + path_ + "': " + std::strerror(errno));
     }
     buffer_.clear();
+    // notification::to_json() as text: the same members, in its order.
     for (const auto& n : batch) {
-      buffer_ += dump_json(n.to_json());
-      buffer_ += '\n';
+      bool first = true;
+      auto text = [&](std::string_view key, std::string_view value) {
+        writer_.key(key, first);
+        writer_.string(value);
+      };
+      writer_.raw('{');
+      text("base_id", n.base_id);
+      writer_.key("info", first);
+      writer_.raw(n.info_json);
+      text("name", n.name);
+      text("parent_id", n.parent_id);
+      if (!n.project.empty()) text("project", n.project);
+      if (!n.service.empty()) text("service", n.service);
+      text("timestamp", n.timestamp);
+      text("trace_id", n.trace_id);
+      writer_.raw("}\n");
     }
     const bool ok = std::fwrite(buffer_.data(), 1, buffer_.size(), out_) == buffer_.size() && std::fflush(out_) == 0;
     if (!ok) {
@@ -99,6 +116,7 @@ class file_store final : public store {
   std::string path_;
   std::FILE* out_ = nullptr;
   std::string buffer_;
+  json_text writer_{buffer_};
 };
 
 }  // namespace

@@ -7,13 +7,12 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
-#include <climits>
-#include <ctime>
 #include <map>
 #include <mutex>
 #include <new>
 #include <thread>
 
+#include "conversion.h"
 #include "event.h"
 #include "file_store.h"
 #include "mpsc_queue.h"
@@ -126,88 +125,14 @@ void atfork_child() {
   s.mu.unlock();
 }
 
-// ---- timestamps -----------------------------------------------------------
-
-// Writes the 26 characters of an OSProfiler timestamp. The date and time of
-// day change once a second, so they are formatted once per second and thread
-// and only the microseconds are written each time (gmtime_r + snprintf cost
-// thousands of instructions, more than a whole trace point).
-void format_into(std::int64_t unix_us, char* out) {
-  std::int64_t secs = unix_us / 1000000;
-  std::int64_t frac = unix_us % 1000000;
-  if (frac < 0) {
-    frac += 1000000;
-    --secs;
-  }
-  thread_local std::int64_t cached_secs = INT64_MIN;
-  thread_local char cached[20];
-  if (secs != cached_secs) {
-    std::time_t t = static_cast<std::time_t>(secs);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                  tm.tm_hour, tm.tm_min, tm.tm_sec);
-    if (std::strlen(buf) != 19) {  // a year beyond 9999: no cache, the slow way
-      std::snprintf(out, 27, "%.19s.%06lld", buf, static_cast<long long>(frac));
-      return;
-    }
-    std::memcpy(cached, buf, 19);
-    cached_secs = secs;
-  }
-  std::memcpy(out, cached, 19);
-  out[19] = '.';
-  for (int i = 25; i >= 20; --i) {
-    out[i] = static_cast<char>('0' + frac % 10);
-    frac /= 10;
-  }
-  out[26] = '\0';
-}
-
-// ---- conversion (notifier thread) ----------------------------------------
-
-notification convert(event& e, const collector* c, const detail::stamp_converter& clock) {
-  notification n;
-  n.name.reserve(e.name.size() + 6);
-  n.name = e.name;
-  n.name += e.stop ? "-stop" : "-start";
-  n.base_id = e.base.str();
-  n.parent_id = e.parent.str();
-  n.trace_id = e.trace.str();
-  n.timestamp = format_timestamp(clock.unix_ns(e.stamp) / 1000);
-  if (c) {
-    n.project = c->project();
-    n.service = c->service();
-    n.host = c->host();
-  }
-  if (n.host.empty()) n.host = host_name();
-  if (e.info.is_object()) n.info = std::move(e.info);
-  if (e.db_system) {
-    auto& db = n.info["db"];
-    if (!db.is_object()) db = nlohmann::json::object();
-    if (!e.stop) {
-      db["system"] = e.db_system;
-      db["api"] = e.db_api ? e.db_api : "";
-      if (e.db_namespace) db["namespace"] = *e.db_namespace;
-      if (e.db_statement) db["statement"] = *e.db_statement;
-      if (e.db_attributes && e.db_attributes->is_object()) {
-        for (auto& [k, v] : e.db_attributes->items()) db[k] = v;
-      }
-    } else if (e.db_rows >= 0) {
-      db["rows"] = e.db_rows;
-    }
-    if (db.empty()) n.info.erase("db");
-  }
-  n.info["host"] = host_name();
-  return n;
-}
-
 // ---- worker ---------------------------------------------------------------
 
-// Writes one batch, retrying while the collector says it is unavailable.
-// Returns once the batch is settled (sent, failed or dropped).
-void deliver(state& s, std::vector<notification>& batch, const std::shared_ptr<collector>& c) {
-  const auto n = static_cast<std::uint64_t>(batch.size());
+// Writes one batch (`count` notifications) through `write`, retrying while the
+// collector says it is unavailable. Returns once the batch is settled (sent,
+// failed or dropped).
+template <typename Write>
+void deliver(state& s, std::size_t count, const std::shared_ptr<collector>& c, Write&& write) {
+  const auto n = static_cast<std::uint64_t>(count);
   if (!c) {
     s.dropped.fetch_add(n, std::memory_order_relaxed);
     return;
@@ -215,7 +140,7 @@ void deliver(state& s, std::vector<notification>& batch, const std::shared_ptr<c
   auto wait = retry_wait_min;
   for (;;) {
     try {
-      c->write(batch);
+      write();
       s.sent.fetch_add(n, std::memory_order_relaxed);
       return;
     } catch (const collector_unavailable& ex) {
@@ -244,52 +169,70 @@ void deliver(state& s, std::vector<notification>& batch, const std::shared_ptr<c
 void worker_main(state& s) {
   std::vector<notification> batch;
   batch.reserve(batch_limit);
+  detail::view_builder texts;  // the batch for a text_collector
   std::vector<std::pair<queue_t*, std::size_t>> taken;  // events peeked, per queue
+  std::vector<event*> pending;
+  pending.reserve(batch_limit);
   detail::stamp_converter stamps;
   auto idle_wait = std::chrono::milliseconds(1);
   for (;;) {
-    std::shared_ptr<collector> c;
     std::vector<queue_t*> queues;
     std::uint64_t flush_req, target;
     {
       std::lock_guard<std::mutex> lock(s.mu);
-      c = s.coll;
       for (auto& q : s.queues) queues.push_back(q.get());
       flush_req = s.flush_requests;
       target = s.flush_target;
     }
     batch.clear();
+    texts.clear();
     taken.clear();
-    stamps.refresh();  // after every event about to be taken was stamped
-    std::size_t total = 0;
+    pending.clear();
     for (queue_t* q : queues) {
       std::size_t n = 0;
       // Events stay in their slots until settled: the queue's capacity then
       // bounds what is queued and what is being delivered (or retried).
-      for (event* e; total < batch_limit && (e = q->peek(n)) != nullptr; ++n, ++total) {
-        try {
-          batch.push_back(convert(*e, c.get(), stamps));
-        } catch (...) {
-          s.failed.fetch_add(1, std::memory_order_relaxed);
-          std::lock_guard<std::mutex> lock(s.mu);
-          ++s.processed;
-        }
-      }
+      for (event* e; pending.size() < batch_limit && (e = q->peek(n)) != nullptr; ++n) pending.push_back(e);
       if (n > 0) taken.emplace_back(q, n);
     }
-    if (!batch.empty()) deliver(s, batch, c);
+    // The collector is read after the events were taken, so that an event
+    // recorded after notifier::set() returned never reaches the collector
+    // that call replaced.
+    std::shared_ptr<collector> c;
+    {
+      std::lock_guard<std::mutex> lock(s.mu);
+      c = s.coll;
+    }
+    stamps.refresh();  // every event taken was stamped before this
+    auto* text = dynamic_cast<text_collector*>(c.get());
+    for (event* e : pending) {
+      try {
+        if (text) {
+          texts.add(*e, stamps);
+        } else {
+          batch.push_back(detail::to_notification(*e, c.get(), stamps));
+        }
+      } catch (...) {
+        s.failed.fetch_add(1, std::memory_order_relaxed);
+        std::lock_guard<std::mutex> lock(s.mu);
+        ++s.processed;
+      }
+    }
+    const std::size_t built = text ? texts.size() : batch.size();
+    if (text && built > 0) {
+      deliver(s, built, c, [&] { text->write_text(texts.views(*text)); });
+    } else if (built > 0) {
+      deliver(s, built, c, [&] { c->write(batch); });
+    }
     for (auto& [q, n] : taken) q->release(n);
 
-    if (!batch.empty()) {
-      std::lock_guard<std::mutex> lock(s.mu);
-      s.processed += batch.size();
-      s.done_cv.notify_all();
-      idle_wait = std::chrono::milliseconds(1);
-      continue;
-    }
-
-    // Queues empty: finish a pending flush, then sleep.
     std::unique_lock<std::mutex> lock(s.mu);
+    if (!pending.empty()) {
+      s.processed += built;
+      s.done_cv.notify_all();
+    }
+    // A flush finishes once everything recorded before it is settled, even
+    // while other threads go on recording.
     if (flush_req > s.flushes_done && s.processed >= target) {
       lock.unlock();
       if (c) {
@@ -304,6 +247,12 @@ void worker_main(state& s) {
       s.flushes_done = flush_req;
       s.done_cv.notify_all();
     }
+    if (!pending.empty()) {
+      idle_wait = std::chrono::milliseconds(1);
+      continue;
+    }
+
+    // Queues empty: sleep.
     if (s.stopping.load()) break;
     s.sleeping.store(true, std::memory_order_relaxed);
     const bool busy = s.flush_requests > s.flushes_done;
@@ -371,6 +320,19 @@ notification notification::from_json(const nlohmann::json& j) {
   return n;
 }
 
+void text_collector::write(const std::vector<notification>& batch) {
+  std::vector<std::string> infos;
+  infos.reserve(batch.size());
+  for (const auto& n : batch) infos.push_back(dump_json(n.info.is_object() ? n.info : nlohmann::json::object()));
+  std::vector<notification_view> views;
+  views.reserve(batch.size());
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const notification& n = batch[i];
+    views.push_back({n.name, n.base_id, n.parent_id, n.trace_id, n.timestamp, n.project, n.service, n.host, infos[i]});
+  }
+  write_text(views);
+}
+
 void collector::set_identity(std::string project, std::string service, std::string host) {
   project_ = std::move(project);
   service_ = std::move(service);
@@ -419,7 +381,7 @@ const std::string& host_name() {
 
 std::string format_timestamp(std::int64_t unix_us) {
   char buf[64];
-  format_into(unix_us, buf);
+  detail::format_into(unix_us, buf);
   return std::string(buf, 26);
 }
 

@@ -1,9 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
+#include <map>
+#include <set>
 #include <fstream>
 #include <thread>
 
+#include "osprofiler/db.h"
 #include "osprofiler/profiler.h"
 #include "osprofiler/store.h"
 #include "test_support.h"
@@ -163,6 +167,48 @@ TEST_F(notifier_test, full_queue_drops_and_counts_and_never_blocks_the_caller) {
   EXPECT_EQ(gate->take().size(), after.sent - before.sent);
 }
 
+// Counts the notifications of point "p" (the test's own) among others.
+class p_counter : public op::collector {
+ public:
+  void write(const std::vector<op::notification>& batch) override {
+    for (const auto& n : batch) mine_ += n.name.rfind("p-", 0) == 0;
+  }
+  int mine() const { return mine_.load(); }
+
+ private:
+  std::atomic<int> mine_{0};
+};
+
+// While another thread keeps the notifier busy: flush() finishes once what
+// was recorded before it is delivered (it used to wait for an empty queue,
+// which never came), and events recorded after set() go to the new collector
+// (the notifier thread used to read the collector before taking events, so
+// such an event could go to the one set() had replaced).
+TEST_F(notifier_test, flush_and_set_take_effect_while_other_threads_record) {
+  op::notifier::configure_queue(4096, op::overflow_policy::block);
+  std::atomic<bool> done{false};
+  std::thread noise([&] {
+    op::init("k");
+    while (!done.load()) {
+      op::start("noise");
+      op::stop();
+    }
+    op::clean();
+  });
+  int unflushed = 0, misdelivered = 0;
+  for (int round = 0; round < 200 && unflushed == 0; ++round) {
+    auto counter = std::make_shared<p_counter>();
+    op::notifier::set(counter);
+    points(1);
+    unflushed += !op::notifier::flush(std::chrono::seconds(2));
+    misdelivered += counter->mine() != 2;
+  }
+  done = true;
+  noise.join();
+  EXPECT_EQ(unflushed, 0);
+  EXPECT_EQ(misdelivered, 0);
+}
+
 TEST_F(notifier_test, block_policy_loses_nothing) {
   auto gate = std::make_shared<gate_collector>();
   op::notifier::configure_queue(16, op::overflow_policy::block);
@@ -269,6 +315,142 @@ TEST_F(notifier_test, invalid_utf8_in_info_still_serialises) {
   const std::string text = op::dump_json(all[0].to_json());
   EXPECT_NE(text.find("\xEF\xBF\xBD"), std::string::npos) << "bad bytes become U+FFFD";
   EXPECT_NO_THROW(nlohmann::json::parse(text));
+}
+
+namespace {
+
+// Throws on anything but valid JSON text, and on an object with a member
+// twice (which parsers resolve differently).
+nlohmann::json parse_without_duplicate_keys(std::string_view text) {
+  std::vector<std::set<std::string>> seen;
+  return nlohmann::json::parse(text, [&](int, nlohmann::json::parse_event_t event, nlohmann::json& value) {
+    using e = nlohmann::json::parse_event_t;
+    if (event == e::object_start) seen.emplace_back();
+    if (event == e::object_end) seen.pop_back();
+    if (event == e::key && !seen.back().insert(value.get<std::string>()).second) {
+      throw std::runtime_error("member " + value.dump() + " twice in " + std::string(text));
+    }
+    return true;
+  });
+}
+
+// Keeps what the notifier hands a text_collector, as notifications again.
+class text_memory_collector : public op::text_collector {
+ public:
+  void write_text(const std::vector<op::notification_view>& batch) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& v : batch) {
+      op::notification n;
+      n.name = v.name;
+      n.base_id = v.base_id;
+      n.parent_id = v.parent_id;
+      n.trace_id = v.trace_id;
+      n.timestamp = v.timestamp;
+      n.project = v.project;
+      n.service = v.service;
+      n.host = v.host;
+      n.info = parse_without_duplicate_keys(v.info_json);
+      kept_.push_back(std::move(n));
+    }
+  }
+  std::vector<op::notification> take() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::move(kept_);
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<op::notification> kept_;
+};
+
+// Every way a notification's info is put together: the caller's info (with
+// a "host" of its own, quotes, control and invalid UTF-8 bytes), db::call
+// fields merged with the caller's "db" (params on start, extra fields and
+// failures on stop), endpoint attributes overriding the fixed fields, stops
+// with and without rows, odd point names.
+void varied_points() {
+  op::start("wsgi", {{"request", {{"path", "/v2/\"servers\"\n"}, {"bytes", "\xff\x01ok"}}}, {"host", "spoofed"}});
+  op::db::endpoint ep;
+  ep.system = "postgresql";
+  ep.ns = op::db::intern(std::string_view("nova"));
+  ep.attributes = op::db::intern(nlohmann::json{{"server.port", 5432}, {"system", "cockroach"}});
+  {
+    op::db::call c(ep, "execute", op::db::make_text("SELECT \"a\\b\" FROM t WHERE x = '\xfe'\n"));
+    c.rows(3);
+  }
+  {
+    op::db::call c(op::db::call::deferred{});
+    c.begin(ep, "execute", op::db::make_text("INSERT INTO t VALUES (?)"), nlohmann::json::array({1, "two", nullptr}));
+    c.stop_attribute("batch", 2);
+    c.fail("IntegrityError", "duplicate \"key\"", {{"sqlstate", "23505"}, {"rows", "ignored"}});
+  }
+  op::db::endpoint bare;
+  bare.system = "sqlite";
+  { op::db::call c(bare, "commit"); }
+  op::start("we\"ird\\name", {{"db", "not an object"}, {"n", 1.5}, {"list", {1, {{"k", "v"}}}}});
+  op::stop({{"etype", "ValueError"}, {"host", 7}});
+  op::stop();
+}
+
+}  // namespace
+
+// Stores get text straight from the queued events (notification_view); it
+// must say exactly what the notifications other collectors get say.
+TEST_F(notifier_test, text_collectors_get_the_same_notifications_as_other_collectors) {
+  op::options o;
+  o.enabled = true;
+  o.trace_sql = true;
+  o.trace_sql_params = true;
+  op::set_options(o);
+  auto run = [](std::shared_ptr<op::collector> c) {
+    c->set_identity("nova", "api \"v2\"", "");
+    op::notifier::set(c);
+    op::init("k");
+    varied_points();
+    op::clean();
+    EXPECT_TRUE(op::notifier::flush());
+    op::notifier::set(std::shared_ptr<op::collector>{});
+  };
+  auto objects = std::make_shared<memory_collector>();
+  auto texts = std::make_shared<text_memory_collector>();
+  run(objects);
+  run(texts);
+  const auto expected = objects->take();
+  const auto got = texts->take();
+  ASSERT_EQ(got.size(), expected.size());
+  ASSERT_EQ(got.size(), 10u);
+  // Ids differ between the runs; the same id must map to the same id.
+  std::map<std::string, std::string> id_map;
+  auto same_id = [&](const std::string& a, const std::string& b) {
+    EXPECT_TRUE(op::is_uuid_like(b)) << b;
+    auto [it, fresh] = id_map.emplace(a, b);
+    EXPECT_EQ(it->second, b);
+  };
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    SCOPED_TRACE(expected[i].name);
+    EXPECT_EQ(got[i].name, expected[i].name);
+    // As text, invalid UTF-8 has become U+FFFD, as dump_json() writes it.
+    EXPECT_EQ(got[i].info, nlohmann::json::parse(op::dump_json(expected[i].info)));
+    EXPECT_EQ(got[i].project, "nova");
+    EXPECT_EQ(got[i].service, "api \"v2\"");
+    EXPECT_EQ(got[i].host, expected[i].host);
+    EXPECT_EQ(got[i].host, op::host_name());
+    EXPECT_TRUE(op::parse_timestamp(got[i].timestamp).has_value()) << got[i].timestamp;
+    same_id(expected[i].base_id, got[i].base_id);
+    same_id(expected[i].parent_id, got[i].parent_id);
+    same_id(expected[i].trace_id, got[i].trace_id);
+  }
+  // Spot checks that the merge itself is what the docs say.
+  EXPECT_EQ(got[0].info["host"], op::host_name());
+  EXPECT_EQ(got[1].info["db"]["system"], "cockroach");
+  EXPECT_EQ(got[1].info["db"]["server.port"], 5432);
+  EXPECT_EQ(got[2].info["db"]["rows"], 3);
+  EXPECT_EQ(got[3].info["db"]["params"], nlohmann::json::array({1, "two", nullptr}));
+  EXPECT_EQ(got[4].info["db"]["sqlstate"], "23505");
+  EXPECT_EQ(got[4].info["db"]["batch"], 2);
+  EXPECT_FALSE(got[6].info.contains("db")) << "a stop without rows or fields has no db member";
+  EXPECT_EQ(got[7].name, "we\"ird\\name-start");
+  EXPECT_EQ(got[7].info["db"], "not an object");
 }
 
 namespace {

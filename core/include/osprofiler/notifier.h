@@ -68,6 +68,25 @@ class collector {
   std::string project_, service_, host_;
 };
 
+// A notification as the notifier thread hands it to a text_collector: text
+// views into the notifier's buffers, valid during the write call only.
+struct notification_view {
+  std::string_view name, base_id, parent_id, trace_id, timestamp, project, service, host;
+  // The JSON text of the info object (valid UTF-8, as from dump_json).
+  std::string_view info_json;
+};
+
+// A collector that stores notifications as text: the trace stores. The
+// notifier writes each event's fields and info straight into text for it,
+// without building notification objects and JSON trees it would only
+// serialise again (that was most of a store's write cost).
+class text_collector : public collector {
+ public:
+  virtual void write_text(const std::vector<notification_view>& batch) = 0;
+  // Serialises the batch and calls write_text() (e.g. a copy between stores).
+  void write(const std::vector<notification>& batch) final;
+};
+
 // Thrown by a collector whose storage is out of reach for now.
 class collector_unavailable : public std::runtime_error {
  public:

@@ -21,7 +21,7 @@ struct trace_summary {
   std::string timestamp;  // earliest notification of the trace
 };
 
-class store : public collector {
+class store : public text_collector {
  public:
   // Every notification of one trace, in storage order; empty if none.
   virtual std::vector<notification> load(const std::string& base_id) = 0;

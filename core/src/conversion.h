@@ -1,0 +1,53 @@
+// Private: how the notifier thread turns queued events into what collectors
+// receive: notification objects for collectors in general, text views for
+// text_collectors (the stores).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "clock.h"
+#include "event.h"
+#include "json_text.h"
+#include "osprofiler/notifier.h"
+
+namespace osprofiler::detail {
+
+// Writes the 26 characters of an OSProfiler timestamp and a NUL.
+void format_into(std::int64_t unix_us, char* out);
+
+// The notification for `e` (its info is moved out). `c` supplies project,
+// service and host.
+notification to_notification(event& e, const collector* c, const stamp_converter& clock);
+
+// The same notification as text: one batch at a time, in a buffer reused
+// from batch to batch, so that a steady stream allocates nothing.
+class view_builder {
+ public:
+  view_builder() = default;
+  view_builder(const view_builder&) = delete;
+  view_builder& operator=(const view_builder&) = delete;
+
+  void clear() noexcept;
+  // Adds `e`; on an exception (out of memory) the batch is as before.
+  void add(const event& e, const stamp_converter& clock);
+  std::size_t size() const noexcept { return spans_.size(); }
+  // The views of everything added since clear(), valid until the next add()
+  // or clear().
+  const std::vector<notification_view>& views(const collector& c);
+
+ private:
+  struct span {
+    std::size_t at = 0, size = 0;
+  };
+  struct spans {
+    span name, base_id, parent_id, trace_id, timestamp, info;
+  };
+  std::string text_;
+  json_text writer_{text_};
+  std::vector<spans> spans_;
+  std::vector<notification_view> views_;
+};
+
+}  // namespace osprofiler::detail
