@@ -65,21 +65,30 @@ std::shared_ptr<store> make(const std::string& kind) {
   return nullptr;
 }
 
+// False, and the benchmark skipped, when `kind` is a PostgreSQL store and
+// no server was given.
+bool server_given(benchmark::State& state, const std::string& kind) {
+  if (kind == "sqlite" || !pg_uri().empty()) return true;
+  state.SkipWithError("set OSPROFILER_BENCH_PG to a postgresql:// URI");
+  return false;
+}
+
+// The store for `kind`, or nullptr with the benchmark skipped.
+std::shared_ptr<store> open_or_skip(benchmark::State& state, const std::string& kind) {
+  if (!server_given(state, kind)) return nullptr;
+  auto s = make(kind);
+  if (!s) state.SkipWithError("store not built");
+  return s;
+}
+
 // Points of a typical SQL trace, `points` of either kind:
 //   "trace": Python's style, info built by the caller as JSON (statement
 //            and a parameter on start, rows on stop);
 //   "db_call": what the adapters record (db::call with trace_sql on: the
 //            statement text, rows on stop), no JSON on the calling thread.
 void BM_Sustained(benchmark::State& state, std::string kind, std::string points_kind) {
-  if (kind != "sqlite" && pg_uri().empty()) {
-    state.SkipWithError("set OSPROFILER_BENCH_PG to a postgresql:// URI");
-    return;
-  }
-  auto s = make(kind);
-  if (!s) {
-    state.SkipWithError("store not built");
-    return;
-  }
+  auto s = open_or_skip(state, kind);
+  if (!s) return;
   s->set_identity("bench", "stores", host_name());
   notifier::configure_queue(1 << 20, overflow_policy::block);
   notifier::set(s);
@@ -126,15 +135,8 @@ void BM_Sustained(benchmark::State& state, std::string kind, std::string points_
 // The store's own share of BM_Sustained: batches of 1,024 notifications,
 // already text as the notifier hands them over, written on this thread.
 void BM_StoreWrite(benchmark::State& state, std::string kind) {
-  if (kind != "sqlite" && pg_uri().empty()) {
-    state.SkipWithError("set OSPROFILER_BENCH_PG to a postgresql:// URI");
-    return;
-  }
-  auto s = make(kind);
-  if (!s) {
-    state.SkipWithError("store not built");
-    return;
-  }
+  auto s = open_or_skip(state, kind);
+  if (!s) return;
   constexpr std::size_t batch = 1024, batches = 100;
   const std::string base = uuid::generate().str(), parent = uuid::generate().str(), host = host_name();
   const std::string info =
@@ -226,10 +228,7 @@ std::pair<std::shared_ptr<store>, std::string> big_trace(const std::string& kind
 }
 
 void BM_Report(benchmark::State& state, std::string kind) {
-  if (kind != "sqlite" && pg_uri().empty()) {
-    state.SkipWithError("set OSPROFILER_BENCH_PG to a postgresql:// URI");
-    return;
-  }
+  if (!server_given(state, kind)) return;
   auto [s, base] = big_trace(kind);
   std::size_t points = 0;
   double cpu = 0, freeing = 0;
@@ -257,10 +256,7 @@ void BM_Report(benchmark::State& state, std::string kind) {
 
 // The load part of BM_Report alone (rows -> notifications), freeing not timed.
 void BM_Load(benchmark::State& state, std::string kind) {
-  if (kind != "sqlite" && pg_uri().empty()) {
-    state.SkipWithError("set OSPROFILER_BENCH_PG to a postgresql:// URI");
-    return;
-  }
+  if (!server_given(state, kind)) return;
   auto [s, base] = big_trace(kind);
   double cpu = 0;
   using clock = std::chrono::steady_clock;
@@ -277,10 +273,7 @@ void BM_Load(benchmark::State& state, std::string kind) {
 }
 
 void BM_PythonReport(benchmark::State& state) {
-  if (pg_uri().empty()) {
-    state.SkipWithError("set OSPROFILER_BENCH_PG to a postgresql:// URI");
-    return;
-  }
+  if (!server_given(state, "pg")) return;
   auto [s, base] = big_trace("pg");
   const auto script = std::filesystem::temp_directory_path() / ("osprofiler-bench-" + std::to_string(getpid()) + ".py");
   std::ofstream(script) << "import sys, time\n"
