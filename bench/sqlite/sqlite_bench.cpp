@@ -4,10 +4,10 @@
 //   disabled  osprofiler::sqlite::statement, profiler off (the default)
 //   traced    the same with tracing and trace_sql on, a trace active, and the
 //             points going to the SQLite store (sqlite:///<tmp>/b.db)
-// The three run in interleaved rounds in one process, so that drift in the
-// machine falls on all of them alike; the ratios at the end use each
-// variant's median round. CPU time is the calling thread's (the store writes
-// on the notifier thread).
+// The three run in interleaved rounds in one process (bench/support/rounds.h),
+// so that drift in the machine falls on all of them alike; every traced point
+// is queued and written (none dropped). CPU time is the calling thread's (the
+// store writes on the notifier thread).
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>

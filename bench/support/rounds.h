@@ -1,7 +1,8 @@
 // Runs variants of one operation (raw driver call, traced with the profiler
 // off, traced with tracing on) in interleaved rounds in one process, so that
 // drift in the machine or the server falls on all of them alike, and prints
-// each variant's median round as a ratio to the first variant.
+// each variant's median round and its median ratio to the first variant
+// (ratios are taken round by round, so that slow drift of the machine cancels).
 //
 //   int main(int argc, char** argv) {
 //     return osprofiler::bench::run_rounds(argc, argv, {{"raw", raw}, {"traced", traced}}, opts);
@@ -22,8 +23,11 @@
 namespace osprofiler::bench {
 
 // The "traced" variants' switch: tracing and trace_sql on, or the defaults
-// (everything off).
+// (everything off). Switching off (outside the timed loop) also waits until
+// the notifier thread has written every point recorded so far, so that one
+// variant's store work never runs during another variant's round.
 inline void set_tracing(bool on) {
+  if (!on) notifier::flush();
   options o;
   o.enabled = on;
   o.trace_sql = on;
@@ -36,11 +40,17 @@ struct variant {
 };
 
 struct rounds_options {
-  int rounds = 7;
-  double min_time_s = 0.5;
+  // Many short rounds: a round's variants run within a second of each other,
+  // which this shared VM's drift (up to 40% over minutes) does not reach.
+  int rounds = 21;
+  double min_time_s = 0.1;
   bool real_time = false;  // time the loop by wall clock (a network round trip)
   std::string unit = "per call";
   std::string targets;  // printed under the table, e.g. "disabled <= 1.02x"
+  // Room for every event of a round, so that none is dropped: a dropped
+  // event costs the caller less than a queued one and would flatter the
+  // traced figures.
+  std::size_t queue_capacity = std::size_t{1} << 21;
 };
 
 // The console table, then the median round of each variant: wall time and
@@ -62,25 +72,34 @@ class ratio_reporter : public benchmark::ConsoleReporter {
 
   void Finalize() override {
     ConsoleReporter::Finalize();
-    const double base = median(wall_[order_.front()]), cpu_base = median(cpu_[order_.front()]);
-    if (base <= 0 || cpu_base <= 0) return;
+    const std::string& base = order_.front();
     std::printf("\nmedian of %d rounds, %s:   wall (ratio)          caller CPU (ratio)\n", opts_.rounds,
                 opts_.unit.c_str());
     for (const auto& v : order_) {
-      const double w = median(wall_[v]), c = median(cpu_[v]);
-      std::printf("  %-10s %16.3f us (%.3fx) %12.3f us (%.3fx)\n", v.c_str(), w / 1000.0, w / base, c / 1000.0,
-                  c / cpu_base);
+      std::printf("  %-10s %16.3f us (%.3fx) %12.3f us (%.3fx)\n", v.c_str(), median(wall_[v]) / 1000.0,
+                  median_ratio(wall_[v], wall_[base]), median(cpu_[v]) / 1000.0, median_ratio(cpu_[v], cpu_[base]));
     }
+    std::printf("(times: the median round; ratios: the median of the rounds' own ratios)\n");
     if (!opts_.targets.empty()) std::printf("targets: %s\n", opts_.targets.c_str());
     const auto s = notifier::stats();
     std::printf("notifier: %llu recorded, %llu sent, %llu dropped\n", static_cast<unsigned long long>(s.recorded),
                 static_cast<unsigned long long>(s.sent), static_cast<unsigned long long>(s.dropped));
+    if (s.dropped > 0) std::printf("WARNING: events were dropped; the traced figures are too low\n");
   }
 
  private:
   static double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v.empty() ? 0.0 : v[v.size() / 2];
+  }
+
+  // Round i of `v` against round i of `base`.
+  static double median_ratio(const std::vector<double>& v, const std::vector<double>& base) {
+    std::vector<double> r;
+    for (std::size_t i = 0; i < v.size() && i < base.size(); ++i) {
+      if (base[i] > 0) r.push_back(v[i] / base[i]);
+    }
+    return median(r);
   }
 
   std::vector<std::string> order_;
@@ -99,6 +118,7 @@ inline int run_rounds(int argc, char** argv, const std::vector<variant>& variant
       if (opts.real_time) b->UseRealTime();
     }
   }
+  notifier::configure_queue(opts.queue_capacity, overflow_policy::drop);
   benchmark::Initialize(&argc, argv);
   ratio_reporter reporter(order, opts);
   benchmark::RunSpecifiedBenchmarks(&reporter);
