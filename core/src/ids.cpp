@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <sys/random.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -79,14 +80,23 @@ uuid uuid::generate() noexcept {
 }
 
 void uuid::write(char* out) const noexcept {
-  static constexpr char digits[] = "0123456789abcdef";
-  int pos = 0;
-  for (int i = 0; i < 32; ++i) {
-    if (i == 8 || i == 12 || i == 16 || i == 20) out[pos++] = '-';
-    const std::uint64_t word = i < 16 ? hi : lo;
-    const int shift = 60 - 4 * (i % 16);
-    out[pos++] = digits[(word >> shift) & 0xf];
+  // Two digits per byte from a table: a store formats three ids per row.
+  static constexpr auto pairs = [] {
+    constexpr char digits[] = "0123456789abcdef";
+    std::array<char, 512> t{};
+    for (int i = 0; i < 256; ++i) {
+      t[2 * i] = digits[i >> 4];
+      t[2 * i + 1] = digits[i & 0xf];
+    }
+    return t;
+  }();
+  static constexpr int at[16] = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
+  for (int b = 0; b < 16; ++b) {
+    const std::uint64_t word = b < 8 ? hi : lo;
+    const auto byte = static_cast<unsigned>(word >> (56 - 8 * (b % 8))) & 0xffU;
+    std::memcpy(out + at[b], &pairs[2 * byte], 2);
   }
+  out[8] = out[13] = out[18] = out[23] = '-';
 }
 
 std::string uuid::str() const {

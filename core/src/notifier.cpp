@@ -24,7 +24,7 @@ using detail::event;
 using queue_t = detail::mpsc_queue<event>;
 using clock = std::chrono::steady_clock;
 
-constexpr std::size_t batch_limit = 1024;
+constexpr std::size_t batch_limit = 4096;
 constexpr auto idle_wait_max = std::chrono::milliseconds(50);
 constexpr auto retry_wait_min = std::chrono::milliseconds(50);
 constexpr auto retry_wait_max = std::chrono::seconds(5);

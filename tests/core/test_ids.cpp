@@ -28,6 +28,9 @@ TEST(ids, parse_round_trips_and_normalises_case) {
   auto upper = uuid::parse("11111111-2222-3333-4444-AABBCCDDEEFF");
   ASSERT_TRUE(upper);
   EXPECT_EQ(upper->str(), "11111111-2222-3333-4444-aabbccddeeff");
+  // Every digit in every position class: the formatter works byte by byte.
+  const char* all = "01234567-89ab-cdef-fedc-ba9876543210";
+  EXPECT_EQ(uuid::parse(all)->str(), all);
 }
 
 TEST(ids, parse_refuses_anything_else) {
