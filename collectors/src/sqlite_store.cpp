@@ -176,7 +176,8 @@ class sqlite_store final : public store {
     // SQLite's own allocator takes one process-wide mutex per malloc (memory
     // statistics are on by default), which the application's SQLite shares.
     // A large lookaside serves the writer's small allocations from this
-    // connection alone, so the store does not make the application wait.
+    // connection alone, so the store does not make the application wait
+    // (where SQLite has lookaside: Debian builds it with OMIT_LOOKASIDE).
     sqlite3_db_config(db_, SQLITE_DBCONFIG_LOOKASIDE, nullptr, lookaside_slot, lookaside_slots);
     sqlite3_busy_timeout(db_, busy_timeout_ms);
     // 64 KiB pages for a new file (ignored for an existing one): a batch of
