@@ -107,7 +107,12 @@ class checkpointer {
       return;
     }
     if (phase_ == phase::idle && frames >= start_frames_) {
-      if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+      if (!thread_.joinable() && !start_thread()) {
+        // No thread to be had: checkpoint here, as SQLite would have.
+        lock.unlock();
+        sqlite3_wal_checkpoint_v2(writer, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+        return;
+      }
       phase_ = phase::running;
       cv_.notify_all();
     }
@@ -116,6 +121,16 @@ class checkpointer {
  private:
   static constexpr int wal_target_bytes = 16 << 20;
   enum class phase { idle, running, done };
+
+  // Called from SQLite's commit (a C callback): nothing may be thrown.
+  bool start_thread() noexcept {
+    try {
+      thread_ = std::thread([this] { run(); });
+      return true;
+    } catch (...) {
+      return false;
+    }
+  }
 
   void run() {
     std::unique_lock<std::mutex> lock(mu_);
@@ -357,8 +372,13 @@ class sqlite_store final : public store {
   }
 
  private:
-  static int wal_committed(void* self, sqlite3* db, const char*, int frames) {
-    static_cast<sqlite_store*>(self)->checkpointer_->committed(db, frames);
+  // SQLite's C callback after each commit: nothing may cross it.
+  static int wal_committed(void* self, sqlite3* db, const char*, int frames) noexcept {
+    try {
+      static_cast<sqlite_store*>(self)->checkpointer_->committed(db, frames);
+    } catch (...) {
+      // A failed lock: this commit's checkpoint is left to the next one.
+    }
     return SQLITE_OK;
   }
 
