@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <vector>
@@ -27,7 +28,7 @@ namespace osprofiler::bench {
 // the notifier thread has written every point recorded so far, so that one
 // variant's store work never runs during another variant's round.
 inline void set_tracing(bool on) {
-  if (!on) notifier::flush();
+  if (!on && !notifier::flush()) std::fprintf(stderr, "WARNING: notifier::flush() timed out; rounds may overlap\n");
   options o;
   o.enabled = on;
   o.trace_sql = on;
@@ -49,7 +50,8 @@ struct rounds_options {
   std::string targets;  // printed under the table, e.g. "disabled <= 1.02x"
   // Room for every event of a round, so that none is dropped: a dropped
   // event costs the caller less than a queued one and would flatter the
-  // traced figures.
+  // traced figures. (About 350 MiB of slots: the caller writes each slot
+  // once per round, from memory rather than cache, which errs the other way.)
   std::size_t queue_capacity = std::size_t{1} << 21;
 };
 
@@ -63,10 +65,16 @@ class ratio_reporter : public benchmark::ConsoleReporter {
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& r : runs) {
+      // Rounds only (no aggregates of --benchmark_repetitions, no failed
+      // runs), kept by round number so that round i pairs with round i.
+      if (r.run_type != Run::RT_Iteration || r.error_occurred) continue;
       const std::string name = r.benchmark_name();
-      const std::string v = name.substr(0, name.find('/'));
-      wall_[v].push_back(r.GetAdjustedRealTime());
-      cpu_[v].push_back(r.GetAdjustedCPUTime());
+      const auto at = name.find("/round:");
+      if (at == std::string::npos) continue;
+      const std::string v = name.substr(0, at);
+      const int round = std::atoi(name.c_str() + at + 7);
+      wall_[v][round] = r.GetAdjustedRealTime();
+      cpu_[v][round] = r.GetAdjustedCPUTime();
     }
   }
 
@@ -88,23 +96,32 @@ class ratio_reporter : public benchmark::ConsoleReporter {
   }
 
  private:
+  using rounds_t = std::map<int, double>;  // round number -> time
+
   static double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v.empty() ? 0.0 : v[v.size() / 2];
   }
 
-  // Round i of `v` against round i of `base`.
-  static double median_ratio(const std::vector<double>& v, const std::vector<double>& base) {
+  static double median(const rounds_t& rounds) {
+    std::vector<double> v;
+    for (const auto& [round, t] : rounds) v.push_back(t);
+    return median(std::move(v));
+  }
+
+  // Each round of `v` against the same round of `base`.
+  static double median_ratio(const rounds_t& v, const rounds_t& base) {
     std::vector<double> r;
-    for (std::size_t i = 0; i < v.size() && i < base.size(); ++i) {
-      if (base[i] > 0) r.push_back(v[i] / base[i]);
+    for (const auto& [round, t] : v) {
+      const auto b = base.find(round);
+      if (b != base.end() && b->second > 0) r.push_back(t / b->second);
     }
-    return median(r);
+    return median(std::move(r));
   }
 
   std::vector<std::string> order_;
   rounds_options opts_;
-  std::map<std::string, std::vector<double>> wall_, cpu_;
+  std::map<std::string, rounds_t> wall_, cpu_;
 };
 
 // Registers `opts.rounds` rounds of every variant, in order, and runs them.
