@@ -101,22 +101,18 @@ class checkpointer {
     if (phase_ == phase::running && frames >= start_frames_ * 4) {
       cv_.wait(lock, [this] { return phase_ != phase::running; });
     }
-    if (phase_ == phase::done) {
-      phase_ = phase::idle;
-      lock.unlock();
-      sqlite3_wal_checkpoint_v2(writer, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-      return;
-    }
-    if (phase_ == phase::idle && frames >= start_frames_) {
-      if (!thread_.joinable() && !start_thread()) {
-        // No thread to be had: checkpoint here, as SQLite would have.
-        lock.unlock();
-        sqlite3_wal_checkpoint_v2(writer, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-        return;
-      }
+    const bool due = phase_ == phase::idle && frames >= start_frames_;
+    if (due && (thread_.joinable() || start_thread())) {
       phase_ = phase::running;
       cv_.notify_all();
+      return;
     }
+    // Here: after a pass, the frames committed meanwhile; with no thread to
+    // be had, all of them, as SQLite would have.
+    const bool copy_here = due || phase_ == phase::done;
+    if (phase_ == phase::done) phase_ = phase::idle;
+    lock.unlock();
+    if (copy_here) sqlite3_wal_checkpoint_v2(writer, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   }
 
  private:
