@@ -1,6 +1,7 @@
 // sqlite:// store: the embedded default. One connection per store object,
 // guarded by a mutex (the notifier thread writes, a reader may read at the
 // same time). WAL + busy_timeout let several processes write one file.
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -76,12 +77,26 @@ class stmt {
 // it over at the next write; otherwise steady writing would keep it growing.
 // At four times `start_frames` (a slow disk) the writer waits for the pass
 // in progress.
+//
+// fork() waits for a checkpoint in progress (here or on the writer): SQLite
+// keeps the WAL locks' bookkeeping per process, and a child forked while
+// one was held found the checkpoint lock taken for good, so its own store's
+// WAL grew without end (AChildForkedDuringACheckpointCheckpointsItsOwnStore).
 class checkpointer {
  public:
   checkpointer(std::string path, int page_size)
-      : path_(std::move(path)), start_frames_(std::max(64, wal_target_bytes / std::max(page_size, 512))) {}
+      : path_(std::move(path)), start_frames_(std::max(64, wal_target_bytes / std::max(page_size, 512))) {
+    static const bool hooked = pthread_atfork(&before_fork, &after_fork, &after_fork) == 0;
+    (void)hooked;
+    std::lock_guard<std::mutex> lock(all_mu());
+    all().insert(this);
+  }
 
   ~checkpointer() {
+    {
+      std::lock_guard<std::mutex> lock(all_mu());
+      all().erase(this);
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       stopping_ = true;
@@ -108,16 +123,41 @@ class checkpointer {
       return;
     }
     // Here: after a pass, the frames committed meanwhile; with no thread to
-    // be had, all of them, as SQLite would have.
+    // be had, all of them, as SQLite would have. Under the lock, which fork()
+    // waits for.
     const bool copy_here = due || phase_ == phase::done;
     if (phase_ == phase::done) phase_ = phase::idle;
-    lock.unlock();
     if (copy_here) sqlite3_wal_checkpoint_v2(writer, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   }
 
  private:
   static constexpr int wal_target_bytes = 16 << 20;
   enum class phase { idle, running, done };
+
+  // Every live checkpointer, for the fork handlers. Leaked: a fork may come
+  // while statics are being destroyed.
+  static std::mutex& all_mu() {
+    static auto* mu = new std::mutex;
+    return *mu;
+  }
+  static std::set<checkpointer*>& all() {
+    static auto* set = new std::set<checkpointer*>;
+    return *set;
+  }
+
+  // Holds every checkpointer's lock across fork(), once no pass runs.
+  static void before_fork() {
+    all_mu().lock();
+    for (checkpointer* c : all()) {
+      std::unique_lock<std::mutex> lock(c->mu_);
+      c->cv_.wait(lock, [c] { return c->phase_ != phase::running; });
+      lock.release();
+    }
+  }
+  static void after_fork() {
+    for (checkpointer* c : all()) c->mu_.unlock();
+    all_mu().unlock();
+  }
 
   // Called from SQLite's commit (a C callback): nothing may be thrown.
   bool start_thread() noexcept {
