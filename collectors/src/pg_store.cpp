@@ -117,16 +117,34 @@ class pg_store final : public store {
     read_ready();
     if (!has_table_) return {};
     // No ORDER BY: the server would sort whole rows (through temporary files
-    // beyond work_mem); decode_rows() puts them in id order.
+    // beyond work_mem); the decoder puts them in id order.
     const std::string sql = std::string(select_columns) + " WHERE base_id = $1";
+    // Row by row (single-row mode): rows are decoded while the rest are
+    // still on their way.
     const char* params[] = {base_id.c_str()};
-    result r(PQexecParams(conn_, sql.c_str(), 1, nullptr, params, nullptr, nullptr, 0));
-    check_read(r.get(), "read trace " + base_id);
-    const int rows = PQntuples(r.get());
+    const std::string what = "read trace " + base_id;
+    if (!PQsendQueryParams(conn_, sql.c_str(), 1, nullptr, params, nullptr, nullptr, 0)) check_read(nullptr, what);
+    PQsetSingleRowMode(conn_);
     skipped_rows skipped(name_);
-    // The result is all in memory and libpq's accessors only read it.
-    return decode_rows(static_cast<std::size_t>(rows), [&r](std::size_t i) { return row(r.get(), static_cast<int>(i)); },
-                       skipped);
+    row_decoder decoder(skipped);
+    result failed;  // the first result that is not a row or the end
+    try {
+      while (PGresult* next = PQgetResult(conn_)) {
+        result r(next);
+        const auto status = PQresultStatus(next);
+        if (status == PGRES_SINGLE_TUPLE) {
+          if (!failed) decoder.add(row(next, 0));
+        } else if (status != PGRES_TUPLES_OK && !failed) {
+          failed = std::move(r);
+        }
+      }
+    } catch (...) {
+      // The connection must not be left in the middle of a result.
+      while (PGresult* rest = PQgetResult(conn_)) PQclear(rest);
+      throw;
+    }
+    if (failed) check_read(failed.get(), what);
+    return decoder.finish();
   }
 
   std::vector<trace_summary> list_traces() override {

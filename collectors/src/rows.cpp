@@ -1,6 +1,7 @@
 #include "rows.h"
 
 #include <algorithm>
+#include <array>
 #include <exception>
 #include <numeric>
 #include <system_error>
@@ -105,56 +106,149 @@ std::vector<notification> in_id_order(std::vector<notification> rows, const std:
   return sorted;
 }
 
-std::vector<notification> decode_rows(std::size_t count, const std::function<stored_row(std::size_t)>& row_at,
-                                      skipped_rows& skipped) {
-  struct part {
-    std::vector<notification> rows;
-    std::vector<std::int64_t> ids;
-    std::vector<std::pair<std::int64_t, std::string>> failed;
-    std::exception_ptr error;  // e.g. out of memory: rethrown by the caller's thread
+// Rows copied out of a read: columns NUL-terminated in one buffer.
+struct row_decoder::chunk {
+  static constexpr std::size_t rows_per_chunk = 2048;
+  struct copied {
+    std::int64_t id;
+    std::array<std::ptrdiff_t, 9> at;  // column offsets in `text`; -1: NULL
+    std::size_t data_size;
   };
-  auto decode = [&row_at](std::size_t from, std::size_t to, part& p) noexcept {
+  std::string text;
+  std::vector<copied> rows;
+  // Decoded:
+  std::vector<notification> notes;
+  std::vector<std::int64_t> ids;
+  std::vector<std::pair<std::int64_t, std::string>> failed;
+  std::exception_ptr error;  // e.g. out of memory: rethrown by finish()
+
+  chunk() {
+    text.reserve(rows_per_chunk * 256);
+    rows.reserve(rows_per_chunk);
+  }
+
+  void add(const stored_row& r) {
+    copied c{r.id, {}, r.data.size()};
+    // In read_text_columns() order: column k + 1 at at[k].
+    const char* columns[8] = {r.timestamp, r.base_id, r.parent_id, r.trace_id, r.project, r.host, r.service, r.name};
+    for (std::size_t k = 0; k < 8; ++k) {
+      if (!columns[k]) {
+        c.at[k] = -1;
+        continue;
+      }
+      c.at[k] = static_cast<std::ptrdiff_t>(text.size());
+      text.append(columns[k]).push_back('\0');
+    }
+    c.at[8] = r.data_null ? -1 : static_cast<std::ptrdiff_t>(text.size());
+    text.append(r.data.data(), r.data.size());
+    rows.push_back(c);
+  }
+
+  void decode() noexcept {
     try {
-      p.rows.reserve(to - from);
-      p.ids.reserve(to - from);
-      for (std::size_t i = from; i < to; ++i) {
-        const stored_row r = row_at(i);
+      notes.reserve(rows.size());
+      ids.reserve(rows.size());
+      for (const copied& c : rows) {
+        stored_row r;
+        r.id = c.id;
+        read_text_columns(r, [&](int k) { return c.at[k - 1] < 0 ? nullptr : text.data() + c.at[k - 1]; });
+        r.data_null = c.at[8] < 0;
+        r.data = r.data_null ? std::string_view() : std::string_view(text.data() + c.at[8], c.data_size);
         try {
-          p.rows.push_back(decode_row(r));
-          p.ids.push_back(r.id);
+          notes.push_back(decode_row(r));
+          ids.push_back(r.id);
         } catch (const std::exception& ex) {
-          p.failed.emplace_back(r.id, ex.what());
+          failed.emplace_back(r.id, ex.what());
         }
       }
     } catch (...) {
-      p.error = std::current_exception();
+      error = std::current_exception();
     }
-  };
-  // Below this a second thread costs more than it saves.
-  constexpr std::size_t parallel_from = 20000;
-  const std::size_t half = count >= parallel_from && std::thread::hardware_concurrency() >= 2 ? count / 2 : count;
-  part first, second;
-  std::thread helper;
-  if (half < count) {
-    try {
-      helper = std::thread(decode, half, count, std::ref(second));
-    } catch (const std::system_error&) {
-      decode(half, count, second);  // no thread to be had: decode it here
-    }
+    std::string().swap(text);  // the copies are done with
+    std::vector<copied>().swap(rows);
   }
-  decode(0, half, first);
-  if (helper.joinable()) helper.join();
-  for (const part* p : {&first, &second}) {
-    if (p->error) std::rethrow_exception(p->error);
-  }
+};
 
-  for (const part* p : {&first, &second}) {
-    for (const auto& [id, why] : p->failed) skipped.add(id, why);
+row_decoder::row_decoder(skipped_rows& skipped) : skipped_(skipped), filling_(std::make_unique<chunk>()) {}
+
+row_decoder::~row_decoder() {
+  if (!helper_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    done_ = true;
+    next_ = chunks_.size();  // abandoned: nothing more to decode
   }
-  first.rows.insert(first.rows.end(), std::make_move_iterator(second.rows.begin()),
-                    std::make_move_iterator(second.rows.end()));
-  first.ids.insert(first.ids.end(), second.ids.begin(), second.ids.end());
-  return in_id_order(std::move(first.rows), first.ids);
+  published_.notify_all();
+  helper_.join();
+}
+
+void row_decoder::add(const stored_row& r) {
+  filling_->add(r);
+  if (filling_->rows.size() < chunk::rows_per_chunk) return;
+  publish();
+  filling_ = std::make_unique<chunk>();
+  // The helper starts with the first full chunk: a small trace never pays
+  // for a thread.
+  if (!helper_tried_) {
+    helper_tried_ = true;
+    if (std::thread::hardware_concurrency() >= 2) {
+      try {
+        helper_ = std::thread([this] { decode_published(); });
+      } catch (const std::system_error&) {
+        // no thread to be had: finish() decodes it all here
+      }
+    }
+  }
+}
+
+void row_decoder::publish() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    chunks_.push_back(std::move(filling_));
+  }
+  published_.notify_one();
+}
+
+void row_decoder::decode_published() noexcept {
+  for (;;) {
+    chunk* c;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      published_.wait(lock, [this] { return next_ < chunks_.size() || done_; });
+      if (next_ >= chunks_.size()) return;
+      c = chunks_[next_++].get();
+    }
+    c->decode();
+  }
+}
+
+std::vector<notification> row_decoder::finish() {
+  if (filling_ && !filling_->rows.empty()) publish();
+  filling_.reset();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    done_ = true;
+  }
+  published_.notify_all();
+  decode_published();
+  if (helper_.joinable()) helper_.join();
+
+  std::size_t total = 0;
+  for (const auto& c : chunks_) {
+    if (c->error) std::rethrow_exception(c->error);
+    total += c->notes.size();
+  }
+  std::vector<notification> notes;
+  std::vector<std::int64_t> ids;
+  notes.reserve(total);
+  ids.reserve(total);
+  for (auto& c : chunks_) {
+    for (const auto& [id, why] : c->failed) skipped_.add(id, why);
+    notes.insert(notes.end(), std::make_move_iterator(c->notes.begin()), std::make_move_iterator(c->notes.end()));
+    ids.insert(ids.end(), c->ids.begin(), c->ids.end());
+    c.reset();
+  }
+  return in_id_order(std::move(notes), ids);
 }
 
 notification decode_row(const stored_row& r) {

@@ -3,12 +3,15 @@
 // thread-safe.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "osprofiler/notifier.h"
@@ -72,12 +75,37 @@ std::vector<notification> in_id_order(std::vector<notification> rows, const std:
 
 class skipped_rows;
 
-// The notifications of `count` stored rows, in id order; `row_at(i)` gives
-// row i and must be safe to call from two threads at once. Rows that are not
-// notifications go to `skipped`. A large trace is decoded on two threads:
-// decoding the JSON payloads is most of a load.
-std::vector<notification> decode_rows(std::size_t count, const std::function<stored_row(std::size_t)>& row_at,
-                                      skipped_rows& skipped);
+// Decodes a read's rows while the read goes on, since decoding the JSON
+// payloads is most of a load: the reading thread copies each row in (its
+// buffers change with the next step), and a helper thread decodes them by
+// chunks meanwhile. finish() decodes what is left on both threads and gives
+// the notifications in id order. Rows that are not notifications go to
+// `skipped`.
+class row_decoder {
+ public:
+  explicit row_decoder(skipped_rows& skipped);
+  row_decoder(const row_decoder&) = delete;
+  row_decoder& operator=(const row_decoder&) = delete;
+  ~row_decoder();
+
+  void add(const stored_row& r);
+  std::vector<notification> finish();
+
+ private:
+  struct chunk;
+  void publish();
+  void decode_published() noexcept;  // until no chunk is left to claim
+
+  skipped_rows& skipped_;
+  std::unique_ptr<chunk> filling_;
+  std::mutex mu_;
+  std::condition_variable published_;
+  std::vector<std::unique_ptr<chunk>> chunks_;  // guarded by mu_
+  std::size_t next_ = 0;                        // the next chunk to decode; guarded by mu_
+  bool done_ = false;                           // no more chunks come; guarded by mu_
+  bool helper_tried_ = false;
+  std::thread helper_;
+};
 
 // Collects the rows a read skipped and reports them once per read through
 // notifier::report_error(), naming the store and the first bad row.

@@ -322,13 +322,7 @@ class sqlite_store final : public store {
 
   std::vector<notification> load(const std::string& base_id) override {
     std::lock_guard<std::mutex> lock(mu_);
-    std::size_t expected = 0;
-    {
-      stmt count(db_, "SELECT count(*) FROM data WHERE base_id = ?", name_);
-      sqlite3_bind_text(count.get(), 1, base_id.data(), static_cast<int>(base_id.size()), SQLITE_STATIC);
-      if (sqlite3_step(count.get()) == SQLITE_ROW) expected = static_cast<std::size_t>(sqlite3_column_int64(count.get(), 0));
-    }
-    // Rows come in index order (base_id, timestamp, id); decode_rows() puts
+    // Rows come in index order (base_id, timestamp, id); the decoder puts
     // them in id order: ORDER BY id alone made SQLite sort whole rows through
     // temporary files.
     stmt q(db_,
@@ -336,48 +330,21 @@ class sqlite_store final : public store {
            " FROM data WHERE base_id = ? ORDER BY timestamp, id",
            name_);
     sqlite3_bind_text(q.get(), 1, base_id.data(), static_cast<int>(base_id.size()), SQLITE_STATIC);
-    // Stepping is sequential: the rows are copied out (columns NUL-terminated
-    // in one buffer) and decoded afterwards, on two threads when large.
-    struct copied {
-      std::int64_t id;
-      std::array<std::ptrdiff_t, 9> at;  // column offsets in `text`; -1: NULL
-      std::size_t data_size;
-    };
-    std::string text;
-    text.reserve(expected * 256);
-    std::vector<copied> rows;
-    rows.reserve(expected);
+    skipped_rows skipped(name_);
+    row_decoder decoder(skipped);
     int rc;
     while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
       sqlite3_stmt* s = q.get();
-      copied c{sqlite3_column_int64(s, 0), {}, 0};
-      for (int k = 1; k <= 9; ++k) {
-        const char* v = col(s, k);
-        if (!v) {
-          c.at[k - 1] = -1;
-          continue;
-        }
-        const auto size = static_cast<std::size_t>(sqlite3_column_bytes(s, k));
-        c.at[k - 1] = static_cast<std::ptrdiff_t>(text.size());
-        text.append(v, size).push_back('\0');
-        if (k == 9) c.data_size = size;
-      }
-      rows.push_back(c);
+      stored_row r;
+      r.id = sqlite3_column_int64(s, 0);
+      read_text_columns(r, [s](int k) { return col(s, k); });
+      const char* data = col(s, 9);
+      r.data_null = !data;
+      if (data) r.data = std::string_view(data, static_cast<std::size_t>(sqlite3_column_bytes(s, 9)));
+      decoder.add(r);
     }
     check(rc == SQLITE_DONE ? SQLITE_OK : rc, "read trace " + base_id);
-    skipped_rows skipped(name_);
-    return decode_rows(
-        rows.size(),
-        [&](std::size_t i) {
-          const copied& c = rows[i];
-          stored_row r;
-          r.id = c.id;
-          read_text_columns(r, [&](int k) { return c.at[k - 1] < 0 ? nullptr : text.data() + c.at[k - 1]; });
-          r.data_null = c.at[8] < 0;
-          r.data = r.data_null ? std::string_view() : std::string_view(text.data() + c.at[8], c.data_size);
-          return r;
-        },
-        skipped);
+    return decoder.finish();
   }
 
   std::vector<trace_summary> list_traces() override {

@@ -1,26 +1,77 @@
 #include "osprofiler/report.h"
 
 #include <algorithm>
+#include <exception>
+#include <functional>
 #include <map>
 #include <optional>
+#include <string_view>
+#include <system_error>
+#include <thread>
 #include <unordered_map>
-#include <unordered_set>
 
 namespace osprofiler {
 namespace {
 
 struct node {
-  std::string trace_id, parent_id, name, project, service, host;
+  std::size_t first = 0;  // index of its first notification: its ids, and the output's order
   std::optional<std::int64_t> started, finished;  // µs since epoch
   nlohmann::json exception;  // info.etype of the stop, "None"; null: no stop
   // The output's info object, filled with the meta.raw_payload.* entries as
-  // they are read; build() adds the rest.
+  // they are read; the rest is added when the node is converted.
   nlohmann::json info = nlohmann::json::object();
   std::vector<node*> children;
   std::int64_t start_ms = 0, finish_ms = 0;
-  char link = 0;  // parent linking state (build(): unknown, visiting, attached, root)
+  char link = 0;  // parent linking state (unknown, visiting, attached, root)
   std::size_t depth = 0;
+  nlohmann::json out;              // the converted node, children slots still empty
+  nlohmann::json* kids = nullptr;  // its "children" array: stays put when `out` is moved
 };
+
+// The points whose trace ids hash to one value: each part is grouped and
+// converted on a thread of its own, with no locks, since a point's
+// notifications all land in the same part.
+struct part {
+  std::unordered_map<std::string_view, node> nodes;  // keys view the notifications' trace ids
+  std::vector<node*> order;                          // first-seen order
+  std::optional<std::int64_t> first, last, last_started;
+  std::size_t skipped = 0;
+  std::map<std::string, std::pair<std::int64_t, std::int64_t>> totals;  // name -> count, duration
+};
+
+// Below this many notifications a second thread costs more than it saves.
+constexpr std::size_t parallel_from = 20000;
+
+// Runs work(0..parts-1), part 0 on the caller's thread, the others on
+// threads of their own (or on the caller's when none can be started).
+// Rethrows the first exception (e.g. out of memory) on the caller.
+template <class Work>
+void for_each_part(std::size_t parts, const Work& work) {
+  std::vector<std::exception_ptr> errors(parts);
+  auto guarded = [&](std::size_t p) noexcept {
+    try {
+      work(p);
+    } catch (...) {
+      errors[p] = std::current_exception();
+    }
+  };
+  std::vector<std::thread> helpers;
+  helpers.reserve(parts);
+  std::size_t started = 1;
+  for (; started < parts; ++started) {
+    try {
+      helpers.emplace_back(guarded, started);
+    } catch (const std::system_error&) {
+      break;
+    }
+  }
+  for (std::size_t p = started; p < parts; ++p) guarded(p);
+  guarded(0);
+  for (auto& t : helpers) t.join();
+  for (auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+}
 
 // A store's payload with its info object back in place (see notification::raw).
 nlohmann::json with_info(nlohmann::json raw, nlohmann::json info) {
@@ -54,181 +105,233 @@ bool ends_with(const std::string& s, const char* suffix) {
   return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
 }
 
-// `owned`: the same notifications when the caller gave them away; their raw
-// payloads are then moved into the report instead of copied.
-nlohmann::json build(const std::vector<notification>& notifications, std::vector<notification>* owned) {
-  std::unordered_map<std::string, node> nodes;
-  nodes.reserve(notifications.size() / 2 + 1);
-  std::vector<node*> order;  // first-seen order, for deterministic output
-  std::optional<std::int64_t> first, last, last_started;
-  std::size_t skipped = 0;
+template <class T>
+void keep_min(std::optional<T>& into, const std::optional<T>& v) {
+  if (v && (!into || *v < *into)) into = v;
+}
+template <class T>
+void keep_max(std::optional<T>& into, const std::optional<T>& v) {
+  if (v && (!into || *into < *v)) into = v;
+}
 
-  for (std::size_t i = 0; i < notifications.size(); ++i) {
-    const notification& n = notifications[i];
-    const auto ts = parse_timestamp(n.timestamp);
-    if (!ts || n.trace_id.empty()) {
-      ++skipped;
-      continue;
+class builder {
+ public:
+  // `owned`: the same notifications when the caller gave them away; their
+  // payloads and strings are then moved into the report instead of copied.
+  builder(const std::vector<notification>& notifications, std::vector<notification>* owned, std::size_t parts)
+      : in_(notifications), owned_(owned), parts_(parts) {}
+
+  nlohmann::json build() {
+    for_each_part(parts_.size(), [this](std::size_t p) { group(p); });
+    std::optional<std::int64_t> first, last, last_started;
+    std::size_t skipped = 0;
+    std::vector<node*> order;  // first-seen order, for deterministic output
+    for (part& p : parts_) {
+      keep_min(first, p.first);
+      keep_max(last, p.last);
+      keep_max(last_started, p.last_started);
+      skipped += p.skipped;
+      const auto middle = order.insert(order.end(), p.order.begin(), p.order.end());
+      std::inplace_merge(order.begin(), middle, order.end(), [](const node* a, const node* b) { return a->first < b->first; });
     }
-    auto [it, fresh] = nodes.try_emplace(n.trace_id);
-    node& nd = it->second;
-    const bool stop = ends_with(n.name, "stop");
-    if (stop) {
-      nd.finished = *ts;
-      // Python: raw_payload["info"].get("etype", "None"), whatever its type.
-      auto etype = n.info.find("etype");
-      nd.exception = etype != n.info.end() ? *etype : nlohmann::json("None");
+
+    // Python: int(microseconds / 1000.0), i.e. truncation toward zero.
+    auto msec = [&](std::int64_t us) { return static_cast<std::int64_t>((us - *first) / 1000); };
+    for (node* nd : order) {
+      if (!nd->started) nd->started = nd->finished;
+      if (!nd->finished) nd->finished = nd->started;
+      nd->start_ms = msec(*nd->started);
+      nd->finish_ms = msec(*nd->finished);
     }
-    nlohmann::json payload = raw_payload(n, owned ? &(*owned)[i] : nullptr);
-    if (fresh) {
-      nd.name = point_name(n.name);
-      if (owned) {
-        notification& o = (*owned)[i];  // n itself: its ids are not read again
-        nd.trace_id = std::move(o.trace_id);
-        nd.parent_id = std::move(o.parent_id);
-        nd.project = std::move(o.project);
-        nd.service = std::move(o.service);
-        nd.host = std::move(o.host);
+    const std::size_t flattened = link(order);
+    std::vector<node*> roots;
+    for (node* nd : order) {
+      if (nd->link == attached) {
+        parent_of(nd)->children.push_back(nd);
       } else {
-        nd.trace_id = n.trace_id;
-        nd.parent_id = n.parent_id;
-        nd.project = n.project;
-        nd.service = n.service;
-        nd.host = n.host;
+        roots.push_back(nd);
       }
-      order.push_back(&nd);
     }
-    nd.info["meta.raw_payload." + n.name] = std::move(payload);
-    if (!stop) {
-      nd.started = *ts;
-      if (!last_started || *last_started < *ts) last_started = *ts;
+
+    for_each_part(parts_.size(), [this](std::size_t p) { convert(p); });
+    // Every node is converted: each moves into its parent's slot (the
+    // parent's `kids` pointer stays valid wherever its own `out` went).
+    for (node* nd : order) {
+      for (std::size_t i = 0; i < nd->children.size(); ++i) (*nd->kids)[i] = std::move(nd->children[i]->out);
     }
-    if (!first || *first > *ts) first = *ts;
-    if (!last || *last < *ts) last = *ts;
+    std::stable_sort(roots.begin(), roots.end(), by_start);
+    nlohmann::json children = nlohmann::json::array();
+    auto& top = children.get_ref<nlohmann::json::array_t&>();
+    top.reserve(roots.size());
+    for (node* nd : roots) top.push_back(std::move(nd->out));
+
+    std::map<std::string, std::pair<std::int64_t, std::int64_t>> totals;
+    for (part& p : parts_) {
+      for (const auto& [name, t] : p.totals) {
+        auto& sum = totals[name];
+        sum.first += t.first;
+        sum.second += t.second;
+      }
+    }
+    nlohmann::json stats = nlohmann::json::object();
+    for (const auto& [name, t] : totals) stats[name] = {{"count", t.first}, {"duration", t.second}};
+
+    nlohmann::json total = {{"name", "total"}, {"started", 0}};
+    total["finished"] = first ? nlohmann::json(msec(*last)) : nlohmann::json();
+    total["last_trace_started"] = last_started ? nlohmann::json(msec(*last_started)) : nlohmann::json();
+    if (skipped) total["skipped"] = skipped;
+    if (flattened) total["flattened"] = flattened;
+    return {{"info", std::move(total)}, {"children", std::move(children)}, {"stats", std::move(stats)}};
   }
 
-  // Python: int(microseconds / 1000.0), i.e. truncation toward zero.
-  auto msec = [&](std::int64_t us) { return static_cast<std::int64_t>((us - *first) / 1000); };
-  std::map<std::string, std::pair<std::int64_t, std::int64_t>> totals;  // name -> count, duration
-  for (node* nd : order) {
-    if (!nd->started) nd->started = nd->finished;
-    if (!nd->finished) nd->finished = nd->started;
-    nd->start_ms = msec(*nd->started);
-    nd->finish_ms = msec(*nd->finished);
-    auto& t = totals[nd->name];
-    t.first += 1;
-    t.second += nd->finish_ms - nd->start_ms;
-  }
-  nlohmann::json stats = nlohmann::json::object();
-  for (const auto& [name, t] : totals) stats[name] = {{"count", t.first}, {"duration", t.second}};
+ private:
+  enum : char { unknown, visiting, attached, root };  // node::link
 
-  // Link children to parents in linear time. Corrupt data may hold parent
+  static bool by_start(const node* a, const node* b) { return a->start_ms < b->start_ms; }
+
+  std::size_t part_of(std::string_view trace_id) const {
+    return parts_.size() == 1 ? 0 : std::hash<std::string_view>{}(trace_id) % parts_.size();
+  }
+
+  node* parent_of(const node* nd) {
+    const std::string& parent_id = in_[nd->first].parent_id;
+    auto& nodes = parts_[part_of(parent_id)].nodes;
+    auto it = nodes.find(parent_id);
+    return it == nodes.end() || &it->second == nd ? nullptr : &it->second;
+  }
+
+  // Groups the notifications of part `p` into its nodes.
+  void group(std::size_t p) {
+    part& pt = parts_[p];
+    pt.nodes.reserve(in_.size() / (2 * parts_.size()) + 1);
+    for (std::size_t i = 0; i < in_.size(); ++i) {
+      const notification& n = in_[i];
+      if (part_of(n.trace_id) != p) continue;
+      const auto ts = parse_timestamp(n.timestamp);
+      if (!ts || n.trace_id.empty()) {
+        ++pt.skipped;
+        continue;
+      }
+      auto [it, fresh] = pt.nodes.try_emplace(std::string_view(n.trace_id));
+      node& nd = it->second;
+      if (fresh) {
+        nd.first = i;
+        pt.order.push_back(&nd);
+      }
+      const bool stop = ends_with(n.name, "stop");
+      if (stop) {
+        nd.finished = *ts;
+        // Python: raw_payload["info"].get("etype", "None"), whatever its type.
+        auto etype = n.info.find("etype");
+        nd.exception = etype != n.info.end() ? *etype : nlohmann::json("None");
+      } else {
+        nd.started = *ts;
+        keep_max(pt.last_started, ts);
+      }
+      nd.info["meta.raw_payload." + n.name] = raw_payload(n, owned_ ? &(*owned_)[i] : nullptr);
+      keep_min(pt.first, ts);
+      keep_max(pt.last, ts);
+    }
+  }
+
+  // Links children to parents in linear time. Corrupt data may hold parent
   // cycles (x -> y -> x, or a node its own parent): their members become
   // roots. Nodes deeper than max_depth become roots too (and are counted),
-  // because JSON writers recurse once per level.
-  constexpr std::size_t max_depth = 1000;
-  enum : char { unknown, visiting, attached, root };  // node::link
-  auto parent_of = [&](const node* nd) -> node* {
-    auto it = nodes.find(nd->parent_id);
-    return it == nodes.end() || &it->second == nd ? nullptr : &it->second;
-  };
-  std::size_t flattened = 0;
-  std::vector<node*> path;
-  for (node* nd : order) {
-    path.clear();
-    node* cur = nd;
-    while (cur && cur->link == unknown) {
-      cur->link = visiting;
-      path.push_back(cur);
-      cur = parent_of(cur);
-    }
-    if (cur && cur->link == visiting) {
-      // cur is on this path: everything from it onwards is a cycle.
-      auto it = std::find(path.begin(), path.end(), cur);
-      for (auto c = it; c != path.end(); ++c) {
-        (*c)->link = root;
-        (*c)->depth = 0;
+  // because JSON writers recurse once per level. Returns that count.
+  std::size_t link(const std::vector<node*>& order) {
+    constexpr std::size_t max_depth = 1000;
+    std::size_t flattened = 0;
+    std::vector<node*> path;
+    for (node* nd : order) {
+      path.clear();
+      node* cur = nd;
+      while (cur && cur->link == unknown) {
+        cur->link = visiting;
+        path.push_back(cur);
+        cur = parent_of(cur);
       }
-      path.erase(it, path.end());
-    }
-    // Resolve the rest top-down: each hangs under its (now resolved) parent.
-    for (auto c = path.rbegin(); c != path.rend(); ++c) {
-      node* parent = parent_of(*c);
-      if (!parent) {
-        (*c)->link = root;
-        (*c)->depth = 0;
-      } else if (parent->depth + 1 >= max_depth) {
-        (*c)->link = root;
-        (*c)->depth = 0;
-        ++flattened;
-      } else {
-        (*c)->link = attached;
-        (*c)->depth = parent->depth + 1;
+      if (cur && cur->link == visiting) {
+        // cur is on this path: everything from it onwards is a cycle.
+        auto it = std::find(path.begin(), path.end(), cur);
+        for (auto c = it; c != path.end(); ++c) {
+          (*c)->link = root;
+          (*c)->depth = 0;
+        }
+        path.erase(it, path.end());
+      }
+      // Resolve the rest top-down: each hangs under its (now resolved) parent.
+      for (auto c = path.rbegin(); c != path.rend(); ++c) {
+        node* parent = parent_of(*c);
+        if (!parent) {
+          (*c)->link = root;
+          (*c)->depth = 0;
+        } else if (parent->depth + 1 >= max_depth) {
+          (*c)->link = root;
+          (*c)->depth = 0;
+          ++flattened;
+        } else {
+          (*c)->link = attached;
+          (*c)->depth = parent->depth + 1;
+        }
       }
     }
-  }
-  std::vector<node*> roots;
-  for (node* nd : order) {
-    if (nd->link == attached) {
-      parent_of(nd)->children.push_back(nd);
-    } else {
-      roots.push_back(nd);
-    }
+    return flattened;
   }
 
-  auto by_start = [](const node* a, const node* b) { return a->start_ms < b->start_ms; };
-  // Iterative conversion: a deep (or hostile) trace must not overflow the stack.
-  struct frame {
-    node* nd;
-    nlohmann::json* out;
-  };
-  auto convert = [&](node* root, nlohmann::json& out) {
-    std::vector<frame> todo{{root, &out}};
-    while (!todo.empty()) {
-      frame f = todo.back();
-      todo.pop_back();
-      node* nd = f.nd;
-      // Nodes are linked already: their strings can move into the output.
-      auto text = [](std::string& v) { return v.empty() ? nlohmann::json() : nlohmann::json(std::move(v)); };
+  // Converts the nodes of part `p` to their output objects, children slots
+  // sized but empty. The nodes are linked: their ids may move into the output.
+  void convert(std::size_t p) {
+    part& pt = parts_[p];
+    for (node* nd : pt.order) {
+      std::stable_sort(nd->children.begin(), nd->children.end(), by_start);
+      const notification& n = in_[nd->first];
+      notification* from = owned_ ? &(*owned_)[nd->first] : nullptr;
+      auto text = [from](const std::string& v, std::string notification::*field) {
+        if (v.empty()) return nlohmann::json();
+        return from ? nlohmann::json(std::move(from->*field)) : nlohmann::json(v);
+      };
+      std::string name = point_name(n.name);
+      auto& t = pt.totals[name];
+      t.first += 1;
+      t.second += nd->finish_ms - nd->start_ms;
       nlohmann::json& info = nd->info;
-      info["name"] = std::move(nd->name);
-      info["project"] = text(nd->project);
-      info["service"] = text(nd->service);
-      info["host"] = text(nd->host);
+      info["name"] = std::move(name);
+      info["project"] = text(n.project, &notification::project);
+      info["service"] = text(n.service, &notification::service);
+      info["host"] = text(n.host, &notification::host);
       info["started"] = nd->start_ms;
       info["finished"] = nd->finish_ms;
       if (!nd->exception.is_null()) info["exception"] = std::move(nd->exception);
-      nlohmann::json& out = *f.out;
-      out = nlohmann::json::object();
+      nlohmann::json& out = nd->out = nlohmann::json::object();
       out["info"] = std::move(info);
-      out["parent_id"] = std::move(nd->parent_id);
-      out["trace_id"] = std::move(nd->trace_id);
-      auto& kids = out["children"] = nlohmann::json::array();
-      std::stable_sort(nd->children.begin(), nd->children.end(), by_start);
-      // Sized before any address is taken: the slots must not move.
-      kids.get_ref<nlohmann::json::array_t&>().resize(nd->children.size());
-      for (std::size_t i = 0; i < nd->children.size(); ++i) todo.push_back({nd->children[i], &kids[i]});
+      out["parent_id"] = from ? std::move(from->parent_id) : n.parent_id;
+      out["trace_id"] = from ? std::move(from->trace_id) : n.trace_id;
+      nd->kids = &(out["children"] = nlohmann::json::array());
+      nd->kids->get_ref<nlohmann::json::array_t&>().resize(nd->children.size());
     }
-  };
-  std::stable_sort(roots.begin(), roots.end(), by_start);
-  nlohmann::json children = nlohmann::json::array();
-  for (std::size_t i = 0; i < roots.size(); ++i) children.push_back(nullptr);
-  for (std::size_t i = 0; i < roots.size(); ++i) convert(roots[i], children[i]);
+  }
 
-  nlohmann::json total = {{"name", "total"}, {"started", 0}};
-  total["finished"] = first ? nlohmann::json(msec(*last)) : nlohmann::json();
-  total["last_trace_started"] = last_started ? nlohmann::json(msec(*last_started)) : nlohmann::json();
-  if (skipped) total["skipped"] = skipped;
-  if (flattened) total["flattened"] = flattened;
-  return {{"info", std::move(total)}, {"children", std::move(children)}, {"stats", std::move(stats)}};
+  const std::vector<notification>& in_;
+  std::vector<notification>* owned_;
+  std::vector<part> parts_;
+};
+
+std::size_t parts_for(std::size_t notifications, unsigned threads) {
+  if (threads == 0) {
+    if (notifications < parallel_from) return 1;
+    threads = std::min(std::max(std::thread::hardware_concurrency(), 1U), 4U);
+  }
+  return threads;
 }
 
 }  // namespace
 
-nlohmann::json build_report(const std::vector<notification>& notifications) { return build(notifications, nullptr); }
+nlohmann::json build_report(const std::vector<notification>& notifications, unsigned threads) {
+  return builder(notifications, nullptr, parts_for(notifications.size(), threads)).build();
+}
 
-nlohmann::json build_report(std::vector<notification>&& notifications) {
-  return build(notifications, &notifications);
+nlohmann::json build_report(std::vector<notification>&& notifications, unsigned threads) {
+  return builder(notifications, &notifications, parts_for(notifications.size(), threads)).build();
 }
 
 }  // namespace osprofiler

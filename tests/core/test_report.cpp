@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "osprofiler/report.h"
 
 namespace op = osprofiler;
@@ -110,4 +112,43 @@ TEST(report, very_deep_traces_do_not_overflow_the_stack) {
   EXPECT_EQ(r["stats"]["p"]["count"], 200000);
   EXPECT_GT(r["info"]["flattened"].get<int>(), 0) << "nodes deeper than the cap become roots";
   EXPECT_NO_THROW(r.dump()) << "and the report can be written without deep recursion";
+}
+
+TEST(report, the_result_does_not_depend_on_how_many_threads_build_it) {
+  // Points are grouped and converted by trace id hash on several threads;
+  // a messy trace (duplicates, cycles, orphans, self-parents, missing starts
+  // and stops, bad timestamps, a chain past the depth cap) must give the
+  // same report, byte for byte, as one thread does.
+  std::mt19937 rng(20261122);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  const char* names[] = {"db-start", "db-stop", "rpc-start", "rpc-stop", "wsgi-start", "x-y-stop", "stop"};
+  std::vector<op::notification> ns;
+  for (int i = 0; i < 6000; ++i) {
+    const std::string id = "p" + std::to_string(pick(2500));
+    const int p = pick(10);
+    const std::string parent = p == 0 ? "base" : p == 1 ? id : "p" + std::to_string(pick(2500));
+    char ts[40];
+    // Few distinct milliseconds: siblings often start together, and their
+    // order is then the order they were first seen in.
+    std::snprintf(ts, sizeof ts, "2026-01-01T00:00:%02d.%03d%03d", pick(3), pick(5), pick(1000));
+    json info = json::object();
+    if (pick(7) == 0) info["etype"] = pick(2) ? json("ValueError") : json(pick(100));
+    ns.push_back(note(names[pick(7)], id, parent, pick(50) == 0 ? "never" : ts, std::move(info)));
+    if (pick(40) == 0) ns.back().raw = json{{"info", {{"discarded", true}}}};
+  }
+  std::string parent = "p0";
+  for (int i = 0; i < 1500; ++i) {  // deeper than the cap of 1,000 levels
+    const std::string id = "chain" + std::to_string(i);
+    ns.push_back(note("c-start", id, parent, "2026-01-01T00:00:00.000000"));
+    parent = id;
+  }
+  const json one = op::build_report(ns, 1);
+  ASSERT_GT(one["info"]["flattened"].get<int>(), 0);
+  ASSERT_GT(one["info"]["skipped"].get<int>(), 0);
+  const std::string expected = one.dump();
+  for (unsigned threads : {2u, 3u, 4u}) {
+    EXPECT_EQ(op::build_report(ns, threads).dump(), expected) << threads << " threads";
+    EXPECT_EQ(op::build_report(std::vector<op::notification>(ns), threads).dump(), expected)
+        << threads << " threads, moving";
+  }
 }

@@ -6,7 +6,8 @@
 // Invariants: every usable notification's point appears exactly once in the
 // tree, unusable ones are counted in info.skipped, times are >= 0 and within
 // the total, children are sorted by start, depth stays bounded, the copying
-// and the moving overloads agree, and the result serialises.
+// and the moving overloads agree, so do one and three threads, and the
+// result serialises.
 #include <cstdint>
 #include <cstdio>
 #include <map>
@@ -154,6 +155,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto report = osprofiler::build_report(ns);
   const auto moved = osprofiler::build_report(std::vector<notification>(ns));
   FUZZ_CHECK(report == moved);
+  // Built by trace id hash on three threads: the same report.
+  FUZZ_CHECK(osprofiler::build_report(ns, 3) == report);
+  FUZZ_CHECK(osprofiler::build_report(std::vector<notification>(ns), 3) == report);
 
   const auto& total = report.at("info");
   FUZZ_CHECK(total.value("skipped", std::size_t{0}) == unusable);

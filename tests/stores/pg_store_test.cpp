@@ -228,6 +228,47 @@ TEST_F(PgStore, CorruptRowsAreSkippedAndErrorTracesListed) {
   EXPECT_EQ(s->list_error_traces()[0].base_id, base);
 }
 
+TEST_F(PgStore, AReadThatFailsMidwayThrowsAndLeavesTheConnectionUsable) {
+  // load() streams the rows (single-row mode) and decodes them as they come.
+  // A server error after thousands of rows have arrived must throw, naming
+  // the cause, and leave the store's connection ready for the next read.
+  const auto uri = fresh_database("midway");
+  auto s = open_store(uri);
+  const std::string base = "44444444-4444-4444-8444-444444444444";
+  constexpr int rows = 6000;  // about three decoding chunks
+  std::vector<notification> batch;
+  for (int i = 0; i < rows; ++i) {
+    notification n;
+    n.name = i % 2 ? "p-stop" : "p-start";
+    n.base_id = n.parent_id = base;
+    n.trace_id = "t" + std::to_string(i / 2);
+    n.timestamp = format_timestamp(1795000000LL * 1000000 + i);
+    n.info = {{"i", i}};
+    batch.push_back(std::move(n));
+  }
+  s->write(batch);
+  auto got = s->load(base);
+  ASSERT_EQ(got.size(), static_cast<std::size_t>(rows));
+  for (int i = 0; i < rows; ++i) ASSERT_EQ(got[i].info["i"], i) << "id order";
+
+  sql(uri, "ALTER TABLE data RENAME TO data_rows");
+  sql(uri,
+      "CREATE VIEW data AS SELECT id, timestamp, base_id, parent_id, trace_id, project, host, service, name,"
+      " CASE WHEN id = 5000 THEN to_json(1 / (id - 5000)) ELSE data END AS data FROM data_rows");
+  try {
+    s->load(base);
+    ADD_FAILURE() << "a failed read returned rows";
+  } catch (const std::runtime_error& ex) {
+    const std::string m = ex.what();
+    EXPECT_NE(m.find("cannot read trace " + base), std::string::npos) << m;
+    EXPECT_NE(m.find("division by zero"), std::string::npos) << m;
+  }
+  sql(uri, "DROP VIEW data");
+  sql(uri, "ALTER TABLE data_rows RENAME TO data");
+  EXPECT_EQ(s->load(base).size(), static_cast<std::size_t>(rows));
+  EXPECT_EQ(s->list_traces().size(), 1u);
+}
+
 TEST_F(PgStore, DroppedTableIsRecreatedOnRetry) {
   const auto uri = fresh_database("dropped");
   auto s = open_store(uri);

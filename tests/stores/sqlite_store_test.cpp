@@ -268,8 +268,9 @@ TEST_F(SqliteStore, LoadKeepsInsertionOrderAndUnwrapsEveryEscape) {
 }
 
 TEST_F(SqliteStore, ALargeTraceIsDecodedOnTwoThreadsInIdOrder) {
-  // Above 20,000 rows load() decodes on two threads (collectors/src/rows.cpp);
-  // order, content and skipped rows must not depend on that.
+  // load() decodes by chunks of 2,048 rows on two threads while it reads
+  // (collectors/src/rows.cpp); order, content and skipped rows must not
+  // depend on that.
   const auto db = dir / "t.db";
   auto s = open_store(uri_for(db));
   const std::string base = "33333333-3333-4333-8333-333333333333";
