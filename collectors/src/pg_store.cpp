@@ -124,7 +124,7 @@ class pg_store final : public store {
     const char* params[] = {base_id.c_str()};
     const std::string what = "read trace " + base_id;
     if (!PQsendQueryParams(conn_, sql.c_str(), 1, nullptr, params, nullptr, nullptr, 0)) check_read(nullptr, what);
-    PQsetSingleRowMode(conn_);
+    PQsetSingleRowMode(conn_);  // if refused, the rows come in one result: taken below too
     skipped_rows skipped(name_);
     row_decoder decoder(skipped);
     result failed;  // the first result that is not a row or the end
@@ -132,9 +132,9 @@ class pg_store final : public store {
       while (PGresult* next = PQgetResult(conn_)) {
         result r(next);
         const auto status = PQresultStatus(next);
-        if (status == PGRES_SINGLE_TUPLE) {
-          if (!failed) decoder.add(row(next, 0));
-        } else if (status != PGRES_TUPLES_OK && !failed) {
+        if (status == PGRES_SINGLE_TUPLE || status == PGRES_TUPLES_OK) {
+          for (int i = 0, n = failed ? 0 : PQntuples(next); i < n; ++i) decoder.add(row(next, i));
+        } else if (!failed) {
           failed = std::move(r);
         }
       }
@@ -333,7 +333,10 @@ class pg_store final : public store {
 
   void check_read(PGresult* r, const std::string& what) {
     if (PQresultStatus(r) == PGRES_TUPLES_OK) return;
-    const std::string msg = "trace store '" + name_ + "': cannot " + what + ": " + message(conn_);
+    // The result's own message when it has one (the connection's may be
+    // from a later step).
+    const char* own = r ? PQresultErrorMessage(r) : "";
+    const std::string msg = "trace store '" + name_ + "': cannot " + what + ": " + (*own ? oneline(own) : message(conn_));
     if (PQstatus(conn_) == CONNECTION_BAD) {
       PQfinish(conn_);
       conn_ = nullptr;
@@ -354,8 +357,9 @@ class pg_store final : public store {
     throw std::runtime_error(msg);
   }
 
-  static std::string message(PGconn* c) {
-    std::string m = c ? PQerrorMessage(c) : "";
+  static std::string message(PGconn* c) { return oneline(c ? PQerrorMessage(c) : ""); }
+
+  static std::string oneline(std::string m) {
     while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
     for (auto& ch : m) {
       if (ch == '\n') ch = ' ';

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <exception>
+#include <new>
 #include <numeric>
 #include <system_error>
 #include <thread>
@@ -42,15 +43,15 @@ std::string text(const char* s) { return s ? std::string(s) : std::string(); }
 bool unwrap_string(std::string_view in, std::string& out) {
   if (in.size() < 2 || in.front() != '"' || in.back() != '"') return false;
   out.clear();
-  for (std::size_t i = 1; i + 1 < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '"' || static_cast<unsigned char>(c) < 0x20) return false;
-    if (c != '\\') {
-      out += c;
-      continue;
-    }
-    if (++i + 1 >= in.size()) return false;
-    switch (in[i]) {
+  const char* p = in.data() + 1;
+  const char* const end = in.data() + in.size() - 1;  // the closing quote
+  while (p < end) {
+    const char* run = p;  // plain characters are copied a run at a time
+    while (p < end && *p != '\\' && *p != '"' && static_cast<unsigned char>(*p) >= 0x20) ++p;
+    out.append(run, static_cast<std::size_t>(p - run));
+    if (p == end) break;
+    if (*p != '\\' || p + 1 == end) return false;
+    switch (p[1]) {
       case '"': out += '"'; break;
       case '\\': out += '\\'; break;
       case '/': out += '/'; break;
@@ -61,6 +62,7 @@ bool unwrap_string(std::string_view in, std::string& out) {
       case 't': out += '\t'; break;
       default: return false;
     }
+    p += 2;
   }
   return true;
 }
@@ -122,9 +124,10 @@ struct row_decoder::chunk {
   std::vector<std::pair<std::int64_t, std::string>> failed;
   std::exception_ptr error;  // e.g. out of memory: rethrown by finish()
 
-  chunk() {
-    text.reserve(rows_per_chunk * 256);
-    rows.reserve(rows_per_chunk);
+  explicit chunk(bool first) {
+    // A first chunk starts small: most reads are of small traces.
+    text.reserve(first ? 4096 : rows_per_chunk * 256);
+    rows.reserve(first ? 16 : rows_per_chunk);
   }
 
   void add(const stored_row& r) {
@@ -157,6 +160,8 @@ struct row_decoder::chunk {
         try {
           notes.push_back(decode_row(r));
           ids.push_back(r.id);
+        } catch (const std::bad_alloc&) {
+          throw;  // not the row's fault
         } catch (const std::exception& ex) {
           failed.emplace_back(r.id, ex.what());
         }
@@ -169,7 +174,7 @@ struct row_decoder::chunk {
   }
 };
 
-row_decoder::row_decoder(skipped_rows& skipped) : skipped_(skipped), filling_(std::make_unique<chunk>()) {}
+row_decoder::row_decoder(skipped_rows& skipped) : skipped_(skipped), filling_(std::make_unique<chunk>(true)) {}
 
 row_decoder::~row_decoder() {
   if (!helper_.joinable()) return;
@@ -186,7 +191,7 @@ void row_decoder::add(const stored_row& r) {
   filling_->add(r);
   if (filling_->rows.size() < chunk::rows_per_chunk) return;
   publish();
-  filling_ = std::make_unique<chunk>();
+  filling_ = std::make_unique<chunk>(false);
   // The helper starts with the first full chunk: a small trace never pays
   // for a thread.
   if (!helper_tried_) {
@@ -194,8 +199,8 @@ void row_decoder::add(const stored_row& r) {
     if (std::thread::hardware_concurrency() >= 2) {
       try {
         helper_ = std::thread([this] { decode_published(); });
-      } catch (const std::system_error&) {
-        // no thread to be had: finish() decodes it all here
+      } catch (...) {
+        // no thread to be had (system_error, or bad_alloc): finish() decodes it all here
       }
     }
   }

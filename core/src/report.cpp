@@ -6,7 +6,6 @@
 #include <map>
 #include <optional>
 #include <string_view>
-#include <system_error>
 #include <thread>
 #include <unordered_map>
 
@@ -22,6 +21,7 @@ struct node {
   nlohmann::json info = nlohmann::json::object();
   std::vector<node*> children;
   std::int64_t start_ms = 0, finish_ms = 0;
+  node* parent = nullptr;  // set before linking; null: absent, or the node itself
   char link = 0;  // parent linking state (unknown, visiting, attached, root)
   std::size_t depth = 0;
   nlohmann::json out;              // the converted node, children slots still empty
@@ -61,7 +61,7 @@ void for_each_part(std::size_t parts, const Work& work) {
   for (; started < parts; ++started) {
     try {
       helpers.emplace_back(guarded, started);
-    } catch (const std::system_error&) {
+    } catch (...) {  // no thread to be had (system_error, or bad_alloc)
       break;
     }
   }
@@ -136,18 +136,13 @@ class builder {
     }
 
     // Python: int(microseconds / 1000.0), i.e. truncation toward zero.
-    auto msec = [&](std::int64_t us) { return static_cast<std::int64_t>((us - *first) / 1000); };
-    for (node* nd : order) {
-      if (!nd->started) nd->started = nd->finished;
-      if (!nd->finished) nd->finished = nd->started;
-      nd->start_ms = msec(*nd->started);
-      nd->finish_ms = msec(*nd->finished);
-    }
+    auto msec = [first](std::int64_t us) { return static_cast<std::int64_t>((us - *first) / 1000); };
+    for_each_part(parts_.size(), [&](std::size_t p) { resolve(p, msec); });
     const std::size_t flattened = link(order);
     std::vector<node*> roots;
     for (node* nd : order) {
       if (nd->link == attached) {
-        parent_of(nd)->children.push_back(nd);
+        nd->parent->children.push_back(nd);
       } else {
         roots.push_back(nd);
       }
@@ -193,11 +188,20 @@ class builder {
     return parts_.size() == 1 ? 0 : std::hash<std::string_view>{}(trace_id) % parts_.size();
   }
 
-  node* parent_of(const node* nd) {
-    const std::string& parent_id = in_[nd->first].parent_id;
-    auto& nodes = parts_[part_of(parent_id)].nodes;
-    auto it = nodes.find(parent_id);
-    return it == nodes.end() || &it->second == nd ? nullptr : &it->second;
+  // Fills in the times of part `p`'s nodes and finds their parents (the
+  // other parts' maps are only read).
+  template <class Msec>
+  void resolve(std::size_t p, const Msec& msec) {
+    for (node* nd : parts_[p].order) {
+      if (!nd->started) nd->started = nd->finished;
+      if (!nd->finished) nd->finished = nd->started;
+      nd->start_ms = msec(*nd->started);
+      nd->finish_ms = msec(*nd->finished);
+      const std::string& parent_id = in_[nd->first].parent_id;
+      auto& nodes = parts_[part_of(parent_id)].nodes;
+      auto it = nodes.find(parent_id);
+      nd->parent = it == nodes.end() || &it->second == nd ? nullptr : &it->second;
+    }
   }
 
   // Groups the notifications of part `p` into its nodes.
@@ -234,6 +238,7 @@ class builder {
     }
   }
 
+
   // Links children to parents in linear time. Corrupt data may hold parent
   // cycles (x -> y -> x, or a node its own parent): their members become
   // roots. Nodes deeper than max_depth become roots too (and are counted),
@@ -248,7 +253,7 @@ class builder {
       while (cur && cur->link == unknown) {
         cur->link = visiting;
         path.push_back(cur);
-        cur = parent_of(cur);
+        cur = cur->parent;
       }
       if (cur && cur->link == visiting) {
         // cur is on this path: everything from it onwards is a cycle.
@@ -261,7 +266,7 @@ class builder {
       }
       // Resolve the rest top-down: each hangs under its (now resolved) parent.
       for (auto c = path.rbegin(); c != path.rend(); ++c) {
-        node* parent = parent_of(*c);
+        node* parent = (*c)->parent;
         if (!parent) {
           (*c)->link = root;
           (*c)->depth = 0;
@@ -317,6 +322,7 @@ class builder {
 };
 
 std::size_t parts_for(std::size_t notifications, unsigned threads) {
+  if (threads > 64) threads = 64;
   if (threads == 0) {
     if (notifications < parallel_from) return 1;
     threads = std::min(std::max(std::thread::hardware_concurrency(), 1U), 4U);

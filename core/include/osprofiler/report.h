@@ -15,9 +15,9 @@ namespace osprofiler {
 // Builds the report. Tolerates any input: missing starts or stops, duplicate
 // ids, cycles (broken into roots), unparsable timestamps (skipped and
 // counted in info.skipped). Never throws for data it is given.
-// `threads`: how many threads build it (the caller's included); 0 chooses:
-// one below 20,000 notifications, else one per core, at most four. The
-// result does not depend on it.
+// `threads`: how many threads build it (the caller's included, at most
+// 64); 0 chooses: one below 20,000 notifications, else one per core, at
+// most four. The result does not depend on it.
 nlohmann::json build_report(const std::vector<notification>& notifications, unsigned threads = 0);
 // The same, moving the raw payloads and ids out of `notifications` (no
 // copies; store::get_report() uses it).
