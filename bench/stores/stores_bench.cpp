@@ -49,10 +49,15 @@ std::string pg_uri() {
   return v ? v : "";
 }
 
-std::string sqlite_uri(const std::string& name) {
+// This run's SQLite files; removed when the run ends.
+const std::filesystem::path& bench_dir() {
   static const auto dir = std::filesystem::temp_directory_path() / ("osprofiler-bench-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
-  return "sqlite:///" + (dir / name).string();
+  return dir;
+}
+
+std::string sqlite_uri(const std::string& name) {
+  std::filesystem::create_directories(bench_dir());
+  return "sqlite:///" + (bench_dir() / name).string();
 }
 
 std::shared_ptr<store> make(const std::string& kind) {
@@ -315,4 +320,13 @@ BENCHMARK(BM_PythonReport)->Unit(benchmark::kMillisecond)->UseManualTime()->Iter
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  big_traces().clear();  // closes the stores before their files go
+  std::error_code ec;
+  std::filesystem::remove_all(bench_dir(), ec);
+  return 0;
+}

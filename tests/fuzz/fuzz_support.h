@@ -50,20 +50,22 @@ class reader {
   std::size_t n_;
 };
 
-// A private directory for this process, made on first use.
+// A private directory for this process, made on first use and removed at
+// exit. The path is never destroyed: a static path object would be gone
+// before the atexit handler registered while making it runs.
 inline const std::filesystem::path& scratch_dir() {
-  static const std::filesystem::path dir = [] {
+  static const std::filesystem::path* const dir = [] {
     const char* base = std::getenv("TMPDIR");
-    auto d = std::filesystem::path(base && *base ? base : "/tmp") /
-             ("osprofiler-fuzz-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(d);
+    auto* d = new std::filesystem::path(std::filesystem::path(base && *base ? base : "/tmp") /
+                                        ("osprofiler-fuzz-" + std::to_string(::getpid())));
+    std::filesystem::create_directories(*d);
     std::atexit([] {
       std::error_code ec;
       std::filesystem::remove_all(scratch_dir(), ec);
     });
     return d;
   }();
-  return dir;
+  return *dir;
 }
 
 [[noreturn]] inline void violated(const char* what, const char* file, int line) {

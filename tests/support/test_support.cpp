@@ -3,10 +3,15 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <stdexcept>
+#include <vector>
+
+#include <gtest/gtest.h>
 
 #include "osprofiler/profiler.h"
 
@@ -69,12 +74,37 @@ std::filesystem::path binary_dir() {
   return d.empty() ? std::filesystem::current_path() : std::filesystem::path(d);
 }
 
+namespace {
+// The directories temp_dir() made, removed when the test process exits if
+// every test passed (a failure's files stay for a look, as they do with
+// OSPROFILER_KEEP_TEST_DIRS set). A forked child never removes them.
+struct made_dirs {
+  const pid_t owner = getpid();
+  std::mutex mu;
+  std::vector<std::filesystem::path> dirs;
+  ~made_dirs() {
+    if (getpid() != owner || std::getenv("OSPROFILER_KEEP_TEST_DIRS")) return;
+    if (!::testing::UnitTest::GetInstance()->Passed()) return;
+    for (const auto& d : dirs) {
+      std::error_code ec;
+      std::filesystem::remove_all(d, ec);
+    }
+  }
+};
+made_dirs& made() {
+  static made_dirs r;
+  return r;
+}
+}  // namespace
+
 std::filesystem::path temp_dir(const std::string& tag) {
-  static int counter = 0;
+  static std::atomic<int> counter{0};
   auto base = std::filesystem::temp_directory_path() /
               ("osprofiler-test-" + tag + "-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
   std::filesystem::remove_all(base);
   std::filesystem::create_directories(base);
+  std::lock_guard<std::mutex> lock(made().mu);
+  made().dirs.push_back(base);
   return base;
 }
 
