@@ -14,6 +14,13 @@
 
 namespace osprofiler::detail {
 
+// Sets a slot's previous value back to a default one before a producer
+// fills it. Types that can do it cheaper overload it (event.h).
+template <typename T>
+void recycle(T& value) noexcept {
+  value = T{};
+}
+
 template <typename T>
 class mpsc_queue {
  public:
@@ -49,6 +56,11 @@ class mpsc_queue {
       if (diff == 0) {
         if (enqueue_pos_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
           prefetch(cells_[(pos + prefetch_distance) & mask_]);
+          // What the slot's last value held is freed here, on a recording
+          // thread, which mostly allocated it: freed on the consumer's
+          // thread, it cost that thread glibc's cross-thread frees and left
+          // the recording thread's malloc cache empty.
+          recycle(c.value);
           fill(c.value);
           c.sequence.store(pos + 1, std::memory_order_release);
           return true;
@@ -70,14 +82,13 @@ class mpsc_queue {
     return &c.value;
   }
 
-  // Consumer only. Resets the first `n` values (peeked before) and hands their
-  // slots back to the producers.
+  // Consumer only. Hands the slots of the first `n` values (peeked before)
+  // back to the producers; each value stays until its slot is reused (so
+  // the capacity also bounds what delivered values still hold).
   void release(std::size_t n) noexcept {
     std::size_t pos = dequeue_pos_.load(std::memory_order_relaxed);
     for (std::size_t i = 0; i < n; ++i, ++pos) {
-      cell& c = cells_[pos & mask_];
-      c.value = T{};  // frees what the slot held now, not when it is reused
-      c.sequence.store(pos + mask_ + 1, std::memory_order_release);
+      cells_[pos & mask_].sequence.store(pos + mask_ + 1, std::memory_order_release);
     }
     dequeue_pos_.store(pos, std::memory_order_release);
   }
