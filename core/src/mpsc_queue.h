@@ -83,12 +83,14 @@ class mpsc_queue {
   }
 
   // Consumer only. Hands the slots of the first `n` values (peeked before)
-  // back to the producers; each value stays until its slot is reused (so
-  // the capacity also bounds what delivered values still hold).
-  void release(std::size_t n) noexcept {
+  // back to the producers. Each value stays until a producer reuses its slot;
+  // `reset` frees them now instead, for a queue no producer will fill again.
+  void release(std::size_t n, bool reset = false) noexcept {
     std::size_t pos = dequeue_pos_.load(std::memory_order_relaxed);
     for (std::size_t i = 0; i < n; ++i, ++pos) {
-      cells_[pos & mask_].sequence.store(pos + mask_ + 1, std::memory_order_release);
+      cell& c = cells_[pos & mask_];
+      if (reset) c.value = T{};
+      c.sequence.store(pos + mask_ + 1, std::memory_order_release);
     }
     dequeue_pos_.store(pos, std::memory_order_release);
   }

@@ -224,7 +224,10 @@ void worker_main(state& s) {
     } else if (built > 0) {
       deliver(s, built, c, [&] { c->write(batch); });
     }
-    for (auto& [q, n] : taken) q->release(n);
+    // A queue configure_queue() replaced gets no new events: its slots are
+    // emptied now rather than left holding what they delivered.
+    const queue_t* current = s.current.load(std::memory_order_acquire);
+    for (auto& [q, n] : taken) q->release(n, q != current);
 
     std::unique_lock<std::mutex> lock(s.mu);
     if (!pending.empty()) {

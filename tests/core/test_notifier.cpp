@@ -420,6 +420,29 @@ TEST_F(notifier_test, a_reused_queue_slot_carries_nothing_of_its_last_event) {
   EXPECT_EQ(run(4, std::make_shared<text_memory_collector>()), fresh_text);
 }
 
+// A queue replaced by configure_queue() while it still delivers gets no new
+// events, so nothing would ever reset its slots: it empties each as it
+// delivers it.
+TEST_F(notifier_test, a_replaced_queue_lets_go_of_what_it_delivers) {
+  op::options o;
+  o.enabled = true;
+  o.trace_sql = true;
+  op::set_options(o);
+  auto gate = std::make_shared<gate_collector>();
+  op::notifier::configure_queue(64, op::overflow_policy::drop);
+  op::notifier::set(gate);
+  const auto statement = op::db::make_text("SELECT 1");
+  op::db::endpoint ep;
+  ep.system = "sqlite";
+  { op::db::call c(ep, "execute", statement); }
+  gate->wait_entered();  // the worker holds the start, in the 64-slot queue
+  op::notifier::configure_queue(128, op::overflow_policy::drop);
+  gate->open();
+  ASSERT_TRUE(op::notifier::flush());
+  ASSERT_EQ(gate->take().size(), 2u);
+  EXPECT_EQ(statement.use_count(), 1) << "a slot of the replaced queue still holds the statement";
+}
+
 // Stores get text straight from the queued events (notification_view); it
 // must say exactly what the notifications other collectors get say.
 TEST_F(notifier_test, text_collectors_get_the_same_notifications_as_other_collectors) {
