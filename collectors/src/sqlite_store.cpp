@@ -223,6 +223,18 @@ class checkpointer {
 
 const char* col(sqlite3_stmt* s, int i) { return reinterpret_cast<const char*>(sqlite3_column_text(s, i)); }
 
+// The current row of a statement selecting id, the eight text columns and
+// data, in that order; valid until the next step.
+stored_row current_row(sqlite3_stmt* s) {
+  stored_row r;
+  r.id = sqlite3_column_int64(s, 0);
+  read_text_columns(r, [s](int k) { return col(s, k); });
+  const char* data = col(s, 9);
+  r.data_null = !data;
+  if (data) r.data = std::string_view(data, static_cast<std::size_t>(sqlite3_column_bytes(s, 9)));
+  return r;
+}
+
 class sqlite_store final : public store {
  public:
   sqlite_store(const connection_string& cs) : name_(redact(cs.text)), path_(sqlite_path(cs)) {
@@ -333,16 +345,7 @@ class sqlite_store final : public store {
     skipped_rows skipped(name_);
     row_decoder decoder(skipped);
     int rc;
-    while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
-      sqlite3_stmt* s = q.get();
-      stored_row r;
-      r.id = sqlite3_column_int64(s, 0);
-      read_text_columns(r, [s](int k) { return col(s, k); });
-      const char* data = col(s, 9);
-      r.data_null = !data;
-      if (data) r.data = std::string_view(data, static_cast<std::size_t>(sqlite3_column_bytes(s, 9)));
-      decoder.add(r);
-    }
+    while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) decoder.add(current_row(q.get()));
     check(rc == SQLITE_DONE ? SQLITE_OK : rc, "read trace " + base_id);
     return decoder.finish();
   }
@@ -374,15 +377,10 @@ class sqlite_store final : public store {
              name_);
       int rc;
       while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
-        sqlite3_stmt* s = q.get();
-        const char* base = col(s, 2);
-        const char* d = col(s, 9);
-        if (!base || !d) continue;
-        stored_row r;
-        read_text_columns(r, [s](int k) { return col(s, k); });
-        r.data = std::string_view(d, static_cast<std::size_t>(sqlite3_column_bytes(s, 9)));
+        const stored_row r = current_row(q.get());
+        if (!r.base_id || r.data_null) continue;
         try {
-          if (decode_row(r).info.contains("etype")) failed.insert(base);
+          if (decode_row(r).info.contains("etype")) failed.insert(r.base_id);
         } catch (const std::exception&) {
           // load() reports corrupt rows; a listing just leaves them out.
         }

@@ -237,15 +237,7 @@ TEST_F(PgStore, AReadThatFailsMidwayThrowsAndLeavesTheConnectionUsable) {
   const std::string base = "44444444-4444-4444-8444-444444444444";
   constexpr int rows = 6000;  // about three decoding chunks
   std::vector<notification> batch;
-  for (int i = 0; i < rows; ++i) {
-    notification n;
-    n.name = i % 2 ? "p-stop" : "p-start";
-    n.base_id = n.parent_id = base;
-    n.trace_id = "t" + std::to_string(i / 2);
-    n.timestamp = format_timestamp(1795000000LL * 1000000 + i);
-    n.info = {{"i", i}};
-    batch.push_back(std::move(n));
-  }
+  for (int i = 0; i < rows; ++i) batch.push_back(numbered_note(base, i, 1795000000LL * 1000000 + i));
   s->write(batch);
   auto got = s->load(base);
   ASSERT_EQ(got.size(), static_cast<std::size_t>(rows));

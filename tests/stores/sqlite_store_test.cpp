@@ -277,14 +277,8 @@ TEST_F(SqliteStore, ALargeTraceIsDecodedOnTwoThreadsInIdOrder) {
   constexpr int rows = 30000;
   std::vector<notification> batch;
   for (int i = 0; i < rows; ++i) {
-    notification n;
-    n.name = i % 2 ? "p-stop" : "p-start";
-    n.base_id = n.parent_id = base;
-    n.trace_id = "t" + std::to_string(i / 2);
     // Timestamps run backwards in blocks, so index order is not id order.
-    n.timestamp = format_timestamp(1795000000LL * 1000000 + (rows - i / 1000 * 1000) * 10 + i % 1000);
-    n.info = {{"i", i}};
-    batch.push_back(std::move(n));
+    batch.push_back(numbered_note(base, i, 1795000000LL * 1000000 + (rows - i / 1000 * 1000) * 10 + i % 1000));
     if (batch.size() == 5000) {
       s->write(batch);
       batch.clear();

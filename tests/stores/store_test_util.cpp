@@ -6,6 +6,16 @@
 
 namespace osprofiler::testing {
 
+notification numbered_note(const std::string& base, int i, std::int64_t stamp_us) {
+  notification n;
+  n.name = i % 2 ? "p-stop" : "p-start";
+  n.base_id = n.parent_id = base;
+  n.trace_id = "t" + std::to_string(i / 2);
+  n.timestamp = format_timestamp(stamp_us);
+  n.info = {{"i", i}};
+  return n;
+}
+
 std::string record_sample_trace(const std::shared_ptr<collector>& c) {
   notifier::set(c);
   set_enabled(true);
