@@ -3,6 +3,7 @@
 // prepared statement, transactions, move semantics, params, nesting.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
@@ -122,6 +123,7 @@ TEST(sqlite_adapter, a_run_ends_at_reset_with_the_rows_stepped_so_far) {
     ASSERT_TRUE(st.step());
     ASSERT_TRUE(st.step());
     EXPECT_EQ(st.rows(), 2);
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));  // the caller's time, not SQLite's
     st.reset();
     ASSERT_TRUE(st.step());  // a second run, ended by the statement's destruction
   }
@@ -130,6 +132,26 @@ TEST(sqlite_adapter, a_run_ends_at_reset_with_the_rows_stepped_so_far) {
   EXPECT_EQ(runs[0].rows(), 2);
   EXPECT_EQ(runs[1].rows(), 1);
   EXPECT_TRUE(runs[1].stopped);
+  // A run cut short ends at its last step, not at the reset (it used to).
+  const auto took = *parse_timestamp(runs[0].stop.timestamp) - *parse_timestamp(runs[0].start.timestamp);
+  EXPECT_LT(took, 50'000) << dump(t.last);
+}
+
+// SQLite gives the statement after a stray ";" a text that starts with it
+// ("; BEGIN;"): BEGIN and COMMIT must still be seen for what they are.
+TEST(sqlite_adapter, a_stray_semicolon_does_not_hide_begin_and_commit) {
+  connection c(":memory:");
+  traced t(with_sql());
+  c.exec("CREATE TABLE q (id INTEGER);; BEGIN; INSERT INTO q VALUES (1);; COMMIT;");
+  auto ps = t.points();
+  ASSERT_EQ(with_api(ps, "transaction").size(), 1u) << dump(t.last);
+  EXPECT_EQ(with_api(ps, "begin").size(), 1u) << dump(t.last);
+  EXPECT_EQ(with_api(ps, "commit").size(), 1u) << dump(t.last);
+  EXPECT_EQ(with_api(ps, "execute").size(), 2u) << dump(t.last);
+  expect_all_stopped(ps, t.last);
+  c.close();
+  EXPECT_EQ(c.last_insert_rowid(), 0) << "a closed connection answers, as changes() does";
+  c.busy_timeout(10);
 }
 
 TEST(sqlite_adapter, exec_makes_one_point_per_statement_of_a_script) {

@@ -140,6 +140,55 @@ TEST(sqlite_tracer, detaches_on_close_and_on_request) {
   EXPECT_THROW(sqlite::tracer(nullptr), sqlite::error);
 }
 
+// SQLite reports a close before it knows whether it succeeds: a close that
+// fails (SQLITE_BUSY) leaves the handle open, and sqlite3_close_v2 may leave
+// a zombie that runs the last finalize later. The tracer unhooks at the
+// close, so neither can reach it (it used to keep its hook: a null handle
+// dereferenced on the next statement, or a destroyed tracer called).
+TEST(sqlite_tracer, a_failed_or_deferred_close_unhooks_at_once) {
+  traced t;
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(":memory:", &db), SQLITE_OK);
+  sqlite::tracer tracer(db);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT 1", -1, &st, nullptr), SQLITE_OK);
+  EXPECT_EQ(sqlite3_close(db), SQLITE_BUSY);
+  EXPECT_FALSE(tracer.attached());
+  EXPECT_EQ(sqlite3_exec(db, "BEGIN; CREATE TABLE z (id INTEGER); COMMIT;", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_finalize(st);
+  EXPECT_EQ(sqlite3_close(db), SQLITE_OK);
+
+  ASSERT_EQ(sqlite3_open(":memory:", &db), SQLITE_OK);
+  {
+    sqlite::tracer zombie_tracer(db);
+    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT 1 UNION ALL SELECT 2", -1, &st, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+    EXPECT_EQ(sqlite3_close_v2(db), SQLITE_OK);  // a zombie until st is finalized
+  }
+  sqlite3_finalize(st);  // must not reach the destroyed tracer
+  for (const auto& p : t.points()) EXPECT_TRUE(p.stopped) << dump(t.last);
+}
+
+// The text SQLite reports for a statement keeps a leading comment; only a
+// trigger's program (same handle, its own "-- TRIGGER" text) is no point.
+TEST(sqlite_tracer, statements_after_a_comment_or_a_stray_semicolon_are_traced) {
+  raw_db raw(":memory:");
+  traced t;
+  sqlite::tracer tracer(raw.db);
+  ASSERT_EQ(sqlite3_exec(raw.db,
+                         "CREATE TABLE c (x INTEGER);; -- open it\nBEGIN; -- add a row\nINSERT INTO c VALUES (1); COMMIT;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  auto ps = t.points();
+  ASSERT_EQ(with_api(ps, "transaction").size(), 1u) << dump(t.last);
+  EXPECT_EQ(with_api(ps, "begin").size(), 1u) << dump(t.last);
+  EXPECT_EQ(with_api(ps, "commit").size(), 1u) << dump(t.last);
+  auto runs = with_api(ps, "execute");
+  ASSERT_EQ(runs.size(), 2u) << dump(t.last);
+  EXPECT_NE(runs[1].statement().find("INSERT INTO c VALUES (1)"), std::string::npos) << dump(t.last);
+  for (const auto& p : ps) EXPECT_TRUE(p.stopped) << dump(t.last);
+}
+
 TEST(sqlite_tracer, records_nothing_when_disabled) {
   auto sink = std::make_shared<memory_collector>();
   notifier::set(sink);

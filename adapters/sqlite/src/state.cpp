@@ -114,6 +114,10 @@ bool is(std::string_view word, std::string_view keyword) noexcept {
 
 control classify(std::string_view sql) noexcept {
   std::size_t i = 0;
+  // After a stray ";" SQLite's text of the next statement starts with it
+  // (";; BEGIN" runs "; BEGIN").
+  for (i = skip_space(sql, i); i < sql.size() && sql[i] == ';'; i = skip_space(sql, i + 1)) {
+  }
   const auto first = word_at(sql, i);
   if (is(first, "BEGIN")) return control::begin;
   if (is(first, "COMMIT") || is(first, "END")) return control::commit;

@@ -118,7 +118,9 @@ void statement::open_point() noexcept {
 int statement::close_point(int rc) noexcept {
   sqlite3* db = has_columns_ && rc == SQLITE_DONE ? nullptr : sqlite3_db_handle(stmt_);
   if (exec_.recording()) {
-    exec_.end_here();
+    // A run ended early (reset or destruction after a row) ends at its last
+    // step: the time since then was the caller's, not SQLite's.
+    if (rc != SQLITE_ROW || !exec_.ended()) exec_.end_here();
     if (rc == SQLITE_DONE) {
       exec_.rows(has_columns_ ? rows_
                               : (detail::total_changes(db) != changes_before_ ? detail::changes(db) : 0));

@@ -53,8 +53,13 @@ struct tracer_state {
 };
 
 void tracer_state::on_start(sqlite3_stmt* stmt, const char* sql) noexcept {
-  // Trigger programs are reported as "-- TRIGGER name": part of their statement.
-  if (!sql || std::strncmp(sql, "--", 2) == 0 || !osprofiler::active() || find(stmt)) return;
+  // A trigger program is reported with its statement's handle and a text of
+  // its own ("-- TRIGGER name"): part of that statement's run. A statement's
+  // own text may start with a comment too ("-- add a row\nINSERT ...").
+  if (!sql || (sql != sqlite3_sql(stmt) && std::strncmp(sql, "--", 2) == 0) || !osprofiler::active() ||
+      find(stmt)) {
+    return;
+  }
   if (tx.recording() && sqlite3_get_autocommit(db)) end_transaction();
   try {
     auto pt = std::make_unique<point>();
@@ -95,7 +100,9 @@ void tracer_state::on_end(sqlite3_stmt* stmt) noexcept {
     point& pt = **slot;
     kind = pt.kind;
     if (pt.call.recording()) {
-      pt.call.end_here();
+      // Still busy: a reset or finalize cut the run short after a row, so it
+      // ended at its last step. Otherwise its last step finished it now.
+      if (!(sqlite3_stmt_busy(stmt) && pt.call.ended())) pt.call.end_here();
       pt.call.rows(sqlite3_column_count(stmt) == 0
                        ? (total_changes(db) != pt.changes_before ? changes(db) : 0)
                        : pt.rows);
@@ -138,7 +145,11 @@ int tracer_state::hook(unsigned type, void* ctx, void* p, void* x) noexcept {
       if (!self->open.empty() || self->tx.recording()) self->on_end(static_cast<sqlite3_stmt*>(p));
       break;
     case SQLITE_TRACE_CLOSE:
-      // The handle is going away: end what is open and never touch it again.
+      // The handle is going away: end what is open and never touch it
+      // again. Unhooked here, because the close may yet fail (SQLITE_BUSY)
+      // or leave a zombie (sqlite3_close_v2) whose later calls would still
+      // reach a tracer that may be gone by then.
+      sqlite3_trace_v2(static_cast<sqlite3*>(p), 0, nullptr, nullptr);
       self->end_all();
       self->attached = false;
       self->db = nullptr;

@@ -59,6 +59,8 @@ class call {
   ~call() { finish(); }
 
   bool recording() const noexcept { return owner_ != nullptr; }
+  // True once end_here() has recorded an end (the point waits for finish()).
+  bool ended() const noexcept { return is_parked_; }
 
   // Params go into the start notification, so they are given before it is
   // sent: use the constructor's deferred form start() below.

@@ -110,8 +110,11 @@ class connection {
 
   std::int64_t changes() const noexcept;
   std::int64_t total_changes() const noexcept;
-  std::int64_t last_insert_rowid() const noexcept { return sqlite3_last_insert_rowid(db_); }
-  void busy_timeout(int ms) noexcept { sqlite3_busy_timeout(db_, ms); }
+  // 0 / nothing on a closed connection, as changes() (SQLite's own would crash).
+  std::int64_t last_insert_rowid() const noexcept { return db_ ? sqlite3_last_insert_rowid(db_) : 0; }
+  void busy_timeout(int ms) noexcept {
+    if (db_) sqlite3_busy_timeout(db_, ms);
+  }
 
  private:
   friend class statement;

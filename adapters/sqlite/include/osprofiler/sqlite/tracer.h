@@ -14,7 +14,8 @@
 //   - BEGIN / COMMIT / END / ROLLBACK statements: the "transaction" point with
 //     its "begin" and "commit"/"rollback" children, as the traced types make;
 //   - the handle being closed (SQLITE_TRACE_CLOSE): open points are ended and
-//     the tracer detaches itself.
+//     the tracer detaches itself, even if the close then fails (SQLITE_BUSY)
+//     or leaves a zombie (sqlite3_close_v2): the handle then runs untraced.
 // What it cannot see:
 //   - opening the handle (it already exists), sqlite3_prepare*() calls, and
 //     sqlite3_close() as a timed call: no "connect"/"prepare"/"close" points;
