@@ -4,6 +4,7 @@
 #define SI_CONVERT_ICU
 #include <SimpleIni.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -48,15 +49,19 @@ bool parse_bool(const origin& o, const std::string& raw) {
   bad(o, raw, "a boolean (true/false, yes/no, on/off, 1/0)");
 }
 
-std::size_t parse_size(const origin& o, const std::string& raw, std::size_t min) {
+std::size_t parse_size(const origin& o, const std::string& raw, std::size_t min, std::size_t max) {
   const std::string v = trim(raw);
-  if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 12) {
-    bad(o, raw, "a whole number >= " + std::to_string(min));
-  }
+  const std::string expected = "a whole number from " + std::to_string(min) + " to " + std::to_string(max);
+  if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 12) bad(o, raw, expected);
   const auto n = static_cast<std::size_t>(std::stoull(v));
-  if (n < min) bad(o, raw, "a whole number >= " + std::to_string(min));
+  if (n < min || n > max) bad(o, raw, expected);
   return n;
 }
+
+// A queue slot holds one event (about 200 bytes before its info): 16M slots
+// are already gigabytes; a bigger number is a typo, not a plan.
+constexpr std::size_t max_queue_size = std::size_t{1} << 24;
+constexpr std::size_t max_statement_bytes_limit = std::size_t{1} << 30;
 
 overflow_policy parse_policy(const origin& o, const std::string& raw) {
   const std::string v = lower(trim(raw));
@@ -74,9 +79,9 @@ bool apply(options& opts, const std::string& key, const std::string& value, cons
   else if (key == "connection_string") opts.connection_string = trim(value);
   else if (key == "project") opts.project = trim(value);
   else if (key == "service") opts.service = trim(value);
-  else if (key == "queue_size") opts.queue_size = parse_size(o, value, 2);
+  else if (key == "queue_size") opts.queue_size = parse_size(o, value, 2, max_queue_size);
   else if (key == "overflow_policy") opts.overflow = parse_policy(o, value);
-  else if (key == "max_statement_bytes") opts.max_statement_bytes = parse_size(o, value, 0);
+  else if (key == "max_statement_bytes") opts.max_statement_bytes = parse_size(o, value, 0, max_statement_bytes_limit);
   else if (key == "filter_error_trace") opts.filter_error_trace = parse_bool(o, value);
   else return false;
   return true;
@@ -88,18 +93,47 @@ bool ignored_openstack_key(const std::string& key) {
          key == "sentinel_service_name" || key == "trace_requests";
 }
 
+// SimpleIni skips a section header without its "]" as an invalid line, so
+// the keys under a "[profiler" typo would land in the section before and
+// profiling would stay off without a word: such lines are errors here.
+void check_section_headers(const std::string& path, const std::string& text) {
+  std::size_t line_no = 0;
+  for (std::size_t pos = 0; pos < text.size();) {
+    const auto end = std::min(text.find('\n', pos), text.size());
+    const std::string line = trim(text.substr(pos, end - pos));
+    ++line_no;
+    pos = end + 1;
+    if (!line.empty() && line[0] == '[' && line.back() != ']') {
+      throw config_error("configuration file '" + path + "', line " + std::to_string(line_no) + ": section header '" +
+                         line + "' has no closing ']'");
+    }
+  }
+}
+
 }  // namespace
 
 options load_options(const std::string& path, std::vector<std::string>* warnings) {
-  FILE* f = std::fopen(path.c_str(), "rbe");
-  if (!f) throw config_error("cannot read configuration file '" + path + "': " + std::strerror(errno));
+  std::string text;
+  {
+    FILE* f = std::fopen(path.c_str(), "rbe");
+    if (!f) throw config_error("cannot read configuration file '" + path + "': " + std::strerror(errno));
+    char buf[8192];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+    const bool failed = std::ferror(f) != 0;
+    const int err = errno;
+    std::fclose(f);
+    if (failed) throw config_error("cannot read configuration file '" + path + "': " + std::strerror(err));
+  }
+  check_section_headers(path, text);
   CSimpleIniA ini(/*utf8=*/true, /*multikey=*/false, /*multiline=*/false);
   // A line without "=" becomes a key with no value, so it is reported as an
   // unknown key (or a bad value) instead of vanishing.
   ini.SetAllowKeyOnly(true);
-  const SI_Error rc = ini.LoadFile(f);
-  std::fclose(f);
-  if (rc < 0) throw config_error("cannot parse configuration file '" + path + "' (error " + std::to_string(rc) + ")");
+  const SI_Error rc = ini.LoadData(text.data(), text.size());
+  if (rc < 0) {
+    throw config_error("cannot parse configuration file '" + path +
+                       (rc == SI_NOMEM ? "': out of memory" : "': not an INI file SimpleIni can read"));
+  }
 
   options opts;
   CSimpleIniA::TNamesDepend sections;

@@ -87,9 +87,14 @@ TEST_F(config_test, bad_values_name_file_key_value_and_expectation) {
     EXPECT_NE(m.find("boolean"), std::string::npos) << m;
   }
   for (const char* text : {"[profiler]\nqueue_size = -5\n", "[profiler]\nqueue_size = lots\n",
-                           "[profiler]\noverflow_policy = sometimes\n", "[profiler]\nqueue_size = 1\n"}) {
+                           "[profiler]\noverflow_policy = sometimes\n", "[profiler]\nqueue_size = 1\n",
+                           // a typo, not a plan: it would try to allocate terabytes
+                           "[profiler]\nqueue_size = 999999999999\n"}) {
     EXPECT_THROW(op::load_options(write_conf(text)), op::config_error) << text;
   }
+  EXPECT_EQ(op::load_options(write_conf("[profiler]\nqueue_size = 16777216\n")).queue_size, 16777216u);
+  // oslo.config has no inline comments either: the value is all after "=".
+  EXPECT_THROW(op::load_options(write_conf("[profiler]\nenabled = true  # on\n")), op::config_error);
 }
 
 TEST_F(config_test, broken_or_missing_files_are_errors) {
@@ -100,6 +105,22 @@ TEST_F(config_test, broken_or_missing_files_are_errors) {
   EXPECT_NE(warnings[0].find("this line is not ini"), std::string::npos) << warnings[0];
   // A key whose "=" went missing is a bad value, not a silent default.
   EXPECT_THROW(op::load_options(write_conf("[profiler]\nenabled\n")), op::config_error);
+  // A section header without its "]" (SimpleIni would skip the line, and the
+  // keys after it would land in the section before, profiling off).
+  const auto typo = write_conf("[DEFAULT]\ndebug = true\n[profiler\nenabled = true\n");
+  try {
+    op::load_options(typo);
+    FAIL() << "no error";
+  } catch (const op::config_error& e) {
+    EXPECT_EQ(std::string(e.what()), "configuration file '" + typo + "', line 3: section header '[profiler' has no closing ']'");
+  }
+  // A directory is not a file: the message says why.
+  try {
+    op::load_options("/tmp");
+    FAIL() << "no error";
+  } catch (const op::config_error& e) {
+    EXPECT_NE(std::string(e.what()).find("Is a directory"), std::string::npos) << e.what();
+  }
 }
 
 TEST_F(config_test, unknown_keys_are_warned_about) {
