@@ -5,6 +5,8 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "osprofiler/report.h"
 #include "osprofiler/store.h"
@@ -58,6 +60,31 @@ bool looks_like_uuid(std::string_view s) noexcept {
   return true;
 }
 
+namespace {
+
+// Reports built here or by Python nest at most 1,000 levels; a hand-made one
+// could nest deep enough to exhaust the stack of every recursive view (and
+// make the text view's indentation grow to gigabytes).
+void check_depth(const nlohmann::json& report, const std::string& path) {
+  constexpr std::size_t max_depth = 1000;
+  std::vector<std::pair<const nlohmann::json*, std::size_t>> todo{{&report, 0}};
+  while (!todo.empty()) {
+    const auto [node, depth] = todo.back();
+    todo.pop_back();
+    if (depth > max_depth) {
+      throw user_error("'" + path + "' nests trace points more than " + std::to_string(max_depth) +
+                       " levels deep (a report built from notifications never does: deeper points become roots)");
+    }
+    const auto kids = node->find("children");
+    if (kids == node->end() || !kids->is_array()) continue;
+    for (const auto& k : *kids) {
+      if (k.is_object()) todo.emplace_back(&k, depth + 1);
+    }
+  }
+}
+
+}  // namespace
+
 loaded_trace load_trace_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw user_error("cannot read '" + path + "': " + std::strerror(errno));
@@ -72,7 +99,12 @@ loaded_trace load_trace_file(const std::string& path) {
   // A JSON-lines trace file starts with a notification on its first line.
   const auto eol = text.find('\n', first);
   const std::string head = text.substr(first, eol == std::string::npos ? std::string::npos : eol - first);
-  nlohmann::json j0 = nlohmann::json::parse(head, nullptr, false);
+  nlohmann::json j0(nlohmann::json::value_t::discarded);
+  try {
+    j0 = parse_json(head);
+  } catch (const nlohmann::json::parse_error&) {
+    // not a notification line: read as a whole report below
+  }
   if (!j0.is_discarded() && is_notification(j0) && eol != std::string::npos &&
       text.find_first_not_of(" \t\r\n", eol) != std::string::npos) {
     std::size_t line_no = 0, pos = 0;
@@ -85,7 +117,7 @@ loaded_trace load_trace_file(const std::string& path) {
       pos = last ? text.size() : end + 1;
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       try {
-        notes.push_back(notification::from_json(nlohmann::json::parse(line)));
+        notes.push_back(notification::from_json(parse_json(line)));
         ++traces[notes.back().base_id];
       } catch (const nlohmann::json::parse_error& e) {
         // A writer that died mid-line leaves one unterminated last line: keep the rest.
@@ -112,7 +144,7 @@ loaded_trace load_trace_file(const std::string& path) {
   }
 
   try {
-    t.report = nlohmann::json::parse(text);
+    t.report = parse_json(text);
   } catch (const nlohmann::json::parse_error& e) {
     throw user_error("corrupt trace file '" + path + "': " + where(text, e.byte ? e.byte - 1 : 0) + " (byte " +
                      std::to_string(e.byte) + "): " + reason(e));
@@ -128,23 +160,14 @@ loaded_trace load_trace_file(const std::string& path) {
     throw user_error("'" + path + "' is not a trace report: expected a JSON object with a \"children\" list "
                      "(osprofiler trace show --json) or one notification per line");
   }
+  check_depth(t.report, path);
   return t;
 }
 
 std::string store_error_message(const std::string& cs, const std::string& what, const char* doing) {
   // Stores name the connection string in their errors; never echo a password.
-  std::string msg = what;
   const std::string red = redact(cs);
-  if (red != cs) {
-    for (auto p = msg.find(cs); p != std::string::npos; p = msg.find(cs, p + red.size())) msg.replace(p, cs.size(), red);
-    const auto scheme_end = cs.find("://");
-    const auto colon = cs.find(':', scheme_end + 3);
-    const auto at = cs.find('@', scheme_end + 3);
-    if (colon != std::string::npos && at != std::string::npos && at > colon + 1) {
-      const std::string password = cs.substr(colon + 1, at - colon - 1);
-      for (auto p = msg.find(password); p != std::string::npos; p = msg.find(password, p + 3)) msg.replace(p, password.size(), "***");
-    }
-  }
+  const std::string msg = redact_in(what, cs);
   // Say which store, unless the store's message already does.
   if (msg.find(red) != std::string::npos) return std::string(doing) + " trace store: " + msg;
   return std::string(doing) + " trace store " + red + ": " + msg;
@@ -156,7 +179,7 @@ loaded_trace load_trace_from_store(const std::string& base_id, const std::string
   t.source = redact(cs);
   std::shared_ptr<store> s;
   try {
-    s = open_store(cs);
+    s = open_store(cs, store_mode::read_only);
   } catch (const std::exception& e) {
     throw user_error(store_error_message(cs, e.what(), "cannot open"));
   }

@@ -52,13 +52,20 @@ std::string connection_string_or_default(const std::string& given) {
 // The embedded default store is a file that appears with the first trace;
 // reading it before then would create an empty database as a side effect.
 bool missing_sqlite_file(const std::string& cs, std::string* path) {
-  const std::string prefix = "sqlite:///";
-  if (cs.rfind(prefix, 0) != 0) return false;
-  *path = cs.substr(prefix.size() - 1);
-  const auto q = path->find('?');
-  if (q != std::string::npos) path->resize(q);
+#ifdef OSPROFILER_HAVE_STORES
+  try {
+    if (osprofiler::connection_string::parse(cs).scheme != "sqlite") return false;
+    *path = osprofiler::sqlite_file(cs);
+  } catch (const std::invalid_argument&) {
+    return false;  // opening the store says what is wrong with it
+  }
   std::error_code ec;
   return !std::filesystem::exists(*path, ec);
+#else
+  (void)cs;
+  (void)path;
+  return false;
+#endif
 }
 
 // Renders straight into stdout or the --out file (reports can be 100+ MB).
@@ -162,7 +169,7 @@ int list(const std::string& given, bool error_trace) {
   } else {
     std::shared_ptr<osprofiler::store> s;
     try {
-      s = osprofiler::open_store(cs);
+      s = osprofiler::open_store(cs, osprofiler::store_mode::read_only);
     } catch (const std::exception& e) {
       throw views::user_error(views::store_error_message(cs, e.what(), "cannot open"));
     }
@@ -215,19 +222,32 @@ int main(int argc, char** argv) {
   show_cmd->add_option("--connection-string", sa.connection_string,
                        "Trace store's connection string. Defaults to env[OSPROFILER_CONNECTION_STRING], "
                        "else the embedded store (" + osprofiler::default_connection_string() + ")");
-  show_cmd->add_flag("--json", sa.json, "show trace in JSON (Python's report)");
-  show_cmd->add_flag("--html", sa.html, "show trace in HTML (one self-contained file)");
-  show_cmd->add_flag("--dot", sa.dot, "show trace in DOT language");
+  auto* json_flag = show_cmd->add_flag("--json", sa.json, "show trace in JSON (Python's report)");
+  auto* html_flag = show_cmd->add_flag("--html", sa.html, "show trace in HTML (one self-contained file)");
+  auto* dot_flag = show_cmd->add_flag("--dot", sa.dot, "show trace in DOT language");
+  json_flag->excludes(html_flag)->excludes(dot_flag);
+  html_flag->excludes(dot_flag);
   show_cmd->add_option("--out", sa.out, "save output in file");
   show_cmd->add_option("--render-dot", sa.render_dot, "with --dot: also render <name>.pdf with Graphviz");
   show_cmd->add_flag("--local-libs", sa.local_libs, "accepted for compatibility: the HTML report never loads anything");
   show_cmd->add_option("--transport-url", sa.transport_url, "messaging:// driver only (not supported)");
   show_cmd->add_option("--idle-timeout", sa.idle_timeout, "messaging:// driver only (ignored)");
+  // A validator of its own: CLI::Range lets NaN through, and a value past
+  // what microseconds in 64 bits hold would overflow.
   show_cmd->add_option("--min-duration", sa.min_duration_ms, "text: hide points shorter than MS milliseconds")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            double ms = -1;
+            try {
+              ms = std::stod(text);
+            } catch (const std::exception&) {
+            }
+            return ms >= 0 && ms <= 1e12 ? "" : "--min-duration: expected milliseconds from 0 to 1e12, got '" + text + "'";
+          },
+          "MS"));
   show_cmd->add_flag("--db-only", sa.db_only, "text: only database points");
   show_cmd->add_option("--max-depth", sa.max_depth, "text: hide points deeper than N (roots are depth 0)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0, 1000000));
   show_cmd->add_option("--width", sa.width, "text: cut statements to N characters")->check(CLI::Range(10, 100000));
   show_cmd->add_flag("--expand", sa.expand, "text: list every point of a repeated statement (N+1 loops are folded)");
   show_cmd->add_flag("--no-summary", sa.no_summary, "text: the tree only, no slowest calls nor query summary");
@@ -247,7 +267,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "osprofiler: error: " << e.what() << " (see osprofiler trace show --help)\n";
+    const char* which = list_cmd->parsed() ? "trace list " : show_cmd->parsed() ? "trace show " : "";
+    std::cerr << "osprofiler: error: " << e.what() << " (see osprofiler " << which << "--help)\n";
     return 2;
   }
 

@@ -75,17 +75,19 @@ bool transient(const char* sqlstate) {
 
 class pg_store final : public store {
  public:
-  pg_store(const connection_string& cs, pg_batch_method method) : uri_(cs.text), name_(redact(cs.text)), method_(method) {
-    // postgresql+psycopg2:// (SQLAlchemy's spelling) is postgresql:// to libpq.
-    const auto plus = uri_.find('+');
-    if (plus != std::string::npos && plus < uri_.find("://")) uri_.erase(plus, uri_.find("://") - plus);
+  pg_store(const connection_string& cs, pg_batch_method method)
+      : uri_("postgresql://" + cs.rest), name_(redact(cs.text)), method_(method) {
+    // libpq knows only lower-case postgresql:// and postgres://; SQLAlchemy's
+    // postgresql+psycopg2:// and any spelling of the scheme mean the same.
     char* err = nullptr;
     PQconninfoOption* opts = PQconninfoParse(uri_.c_str(), &err);
     if (!opts) {
       std::string why = err ? err : "malformed";
       PQfreemem(err);
       while (!why.empty() && why.back() == '\n') why.pop_back();
-      throw std::invalid_argument("connection string '" + name_ + "' is not a valid PostgreSQL URI: " + why);
+      // libpq quotes the string, password included.
+      throw std::invalid_argument("connection string '" + name_ + "' is not a valid PostgreSQL URI: " +
+                                  redact_in(redact_in(why, uri_), cs.text));
     }
     PQconninfoFree(opts);
     // No connection yet: creation runs on the application's thread, and a
@@ -184,12 +186,15 @@ class pg_store final : public store {
   void connect() {
     if (conn_ && PQstatus(conn_) == CONNECTION_OK) return;
     if (conn_) PQfinish(conn_);
-    // Defaults first: the URI's own parameters override them.
-    const char* keys[] = {"connect_timeout", "application_name", "client_encoding", "dbname", nullptr};
-    const char* values[] = {"10", "osprofiler-collector", "UTF8", uri_.c_str(), nullptr};
+    // Defaults first: the URI's own parameters override them. Keepalives and
+    // a TCP user timeout let a server host that vanished without closing the
+    // connection fail the write within a minute, not the kernel's ~15.
+    const char* keys[] = {"connect_timeout", "application_name", "client_encoding", "keepalives", "keepalives_idle",
+                          "keepalives_interval", "keepalives_count", "tcp_user_timeout", "dbname", nullptr};
+    const char* values[] = {"10", "osprofiler-collector", "UTF8", "1", "30", "10", "3", "30000", uri_.c_str(), nullptr};
     conn_ = PQconnectdbParams(keys, values, 1);
     if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
-      const std::string why = conn_ ? message(conn_) : "out of memory";
+      const std::string why = conn_ ? redact_in(message(conn_), uri_) : "out of memory";
       if (conn_) PQfinish(conn_);
       conn_ = nullptr;
       throw collector_unavailable("trace store '" + name_ + "': cannot connect: " + why);
@@ -209,7 +214,15 @@ class pg_store final : public store {
     result r(PQexec(conn_, schema_sql));
     if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
       const std::string why = message(conn_);
-      fail(PQresultErrorField(r.get(), PG_DIAG_SQLSTATE), "create table data: " + why);
+      const char* sqlstate = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
+      const std::string state = sqlstate ? sqlstate : "";
+      // The script's transaction is left aborted: every later statement on
+      // this connection would fail (25P02) until it is rolled back.
+      if (PQstatus(conn_) == CONNECTION_OK) PQclear(PQexec(conn_, "ROLLBACK"));
+      // A creator that does not take our lock (Python's create_all) made the
+      // table at the same moment: it is there for the retry.
+      if (state == "23505" || state == "42P07") throw collector_unavailable("trace store '" + name_ + "': create table data: " + why);
+      fail(sqlstate, "create table data: " + why);
     }
     has_table_ = true;
   }

@@ -237,7 +237,12 @@ stored_row current_row(sqlite3_stmt* s) {
 
 class sqlite_store final : public store {
  public:
-  sqlite_store(const connection_string& cs) : name_(redact(cs.text)), path_(sqlite_path(cs)) {
+  sqlite_store(const connection_string& cs, bool read_only)
+      : name_(redact(cs.text)), path_(sqlite_path(cs)), read_only_(read_only) {
+    if (read_only_) {
+      open_for_reading();
+      return;
+    }
     std::error_code ec;
     const auto parent = std::filesystem::path(path_).parent_path();
     if (!parent.empty()) {
@@ -288,6 +293,27 @@ class sqlite_store final : public store {
     sqlite3_wal_hook(db_, &sqlite_store::wal_committed, this);
   }
 
+  // Read-only: no file, table, page size or journal mode is made or changed.
+  void open_for_reading() {
+    const int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+      const std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
+      sqlite3_close_v2(db_);
+      db_ = nullptr;
+      fail_open(why);
+    }
+    sqlite3_extended_result_codes(db_, 1);
+    sqlite3_busy_timeout(db_, busy_timeout_ms);
+    if (!has_table()) {
+      // has_table() is false for a file that is not a database too: say which.
+      const int rc = sqlite3_exec(db_, "SELECT 1 FROM sqlite_master LIMIT 1", nullptr, nullptr, nullptr);
+      const std::string why = rc == SQLITE_OK ? "it has no table data: not a trace store" : sqlite3_errmsg(db_);
+      sqlite3_close_v2(db_);
+      db_ = nullptr;
+      fail_open(why);
+    }
+  }
+
   ~sqlite_store() override {
     checkpointer_.reset();
     insert_one_ = stmt();
@@ -297,6 +323,7 @@ class sqlite_store final : public store {
 
   void write_text(const std::vector<notification_view>& batch) override {
     if (batch.empty()) return;
+    if (read_only_) throw std::runtime_error("trace store '" + name_ + "' was opened read-only");
     std::lock_guard<std::mutex> lock(mu_);
     if (!insert_one_) insert_one_ = stmt(db_, insert_sql(1), name_);
     if (!insert_many_) insert_many_ = stmt(db_, insert_sql(rows_per_insert), name_);
@@ -451,6 +478,7 @@ class sqlite_store final : public store {
   std::mutex mu_;
   std::string name_;
   std::string path_;
+  bool read_only_ = false;
   sqlite3* db_ = nullptr;
   stmt insert_one_, insert_many_;
   std::array<row_values, rows_per_insert> rows_;
@@ -460,8 +488,8 @@ class sqlite_store final : public store {
 
 }  // namespace
 
-std::shared_ptr<store> make_sqlite_store(const connection_string& cs, const notifier::collector_args&) {
-  return std::make_shared<sqlite_store>(cs);
+std::shared_ptr<store> make_sqlite_store(const connection_string& cs, const notifier::collector_args& args) {
+  return std::make_shared<sqlite_store>(cs, args.read_only);
 }
 
 }  // namespace osprofiler::detail

@@ -1,6 +1,7 @@
 #include "osprofiler/stores.h"
 
 #include <mutex>
+#include <stdexcept>
 
 #include "osprofiler/store.h"
 #include "rows.h"
@@ -20,6 +21,14 @@ void register_stores() {
     register_store("postgresql+psycopg2", pg);  // SQLAlchemy's spelling, common in OpenStack configs
 #endif
   });
+}
+
+std::string sqlite_file(const std::string& connection_string) {
+  const auto cs = connection_string::parse(connection_string);
+  if (cs.scheme != "sqlite") {
+    throw std::invalid_argument("connection string '" + redact(connection_string) + "' is not a sqlite:// one");
+  }
+  return detail::sqlite_path(cs);
 }
 
 }  // namespace osprofiler

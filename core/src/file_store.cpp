@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 
@@ -23,6 +24,10 @@ class file_store final : public store {
 
   void write_text(const std::vector<notification_view>& batch) override {
     if (!out_) {
+      // Like the SQLite store: the file's directory is made on first use.
+      std::error_code ec;
+      const auto dir = std::filesystem::path(path_).parent_path();
+      if (!dir.empty()) std::filesystem::create_directories(dir, ec);
       out_ = std::fopen(path_.c_str(), "ae");
       if (!out_) throw std::runtime_error("cannot open trace file '" + path_ + "': " + std::strerror(errno));
     }
@@ -71,6 +76,11 @@ class file_store final : public store {
   std::vector<trace_summary> list_error_traces() override { return summarise(true); }
 
  private:
+  // What Python's reader and ours take for a stop: a name ending in "stop".
+  static bool is_stop(const std::string& name) {
+    return name.size() >= 4 && name.compare(name.size() - 4, 4, "stop") == 0;
+  }
+
   template <typename F>
   void scan(F&& each) {
     std::ifstream in(path_);
@@ -82,7 +92,7 @@ class file_store final : public store {
       ++number;
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       try {
-        each(notification::from_json(nlohmann::json::parse(line)));
+        each(notification::from_json(parse_json(line)));
       } catch (const std::exception& ex) {
         if (bad++ == 0) {
           first_bad = number;
@@ -103,7 +113,8 @@ class file_store final : public store {
     scan([&](notification&& n) {
       auto [it, fresh] = first.emplace(n.base_id, n.timestamp);
       if (!fresh && n.timestamp < it->second) it->second = n.timestamp;
-      if (n.info.contains("etype")) failed[n.base_id] = true;
+      // As the SQL stores and the report's "exception": a stop's error.
+      if (is_stop(n.name) && n.info.contains("etype")) failed[n.base_id] = true;
     });
     std::vector<trace_summary> out;
     for (auto& [id, ts] : first) {

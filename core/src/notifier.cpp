@@ -429,6 +429,18 @@ std::string dump_json(const nlohmann::json& j, int indent) {
   return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+nlohmann::json parse_json(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_discarded()) return j;
+  // The text as a JSON string, dumped with U+FFFD for bad bytes and read back.
+  const std::string repaired = nlohmann::json::parse(dump_json(nlohmann::json(text))).get<std::string>();
+  if (repaired != text) {
+    j = nlohmann::json::parse(repaired, nullptr, false);
+    if (!j.is_discarded()) return j;
+  }
+  return nlohmann::json::parse(text);  // throws, naming what is wrong
+}
+
 // ---- the calling thread's side -------------------------------------------
 
 namespace {

@@ -1,5 +1,9 @@
 #include "osprofiler/store.h"
 
+#include <algorithm>
+#include <utility>
+#include <vector>
+
 #include <map>
 #include <mutex>
 
@@ -27,7 +31,7 @@ void register_store(const std::string& scheme, store_factory make) {
   });
 }
 
-std::shared_ptr<store> open_store(const std::string& text) {
+std::shared_ptr<store> open_store(const std::string& text, store_mode mode) {
   const auto cs = connection_string::parse(text.empty() ? default_connection_string() : text);
   store_factory make;
   {
@@ -47,18 +51,63 @@ std::shared_ptr<store> open_store(const std::string& text) {
     throw std::invalid_argument("unknown scheme '" + cs.scheme + "' in connection string '" + redact(cs.text) +
                                 "'; known schemes: " + known);
   }
-  return make(cs, {});
+  notifier::collector_args args;
+  args.read_only = mode == store_mode::read_only;
+  return make(cs, args);
 }
 
-std::string redact(const std::string& cs) {
-  // scheme://user:password@host -> scheme://user:***@host
+namespace {
+
+// Where the passwords of a URI connection string are: user:PASSWORD@host
+// and a password=PASSWORD query parameter (libpq takes both).
+std::vector<std::pair<std::size_t, std::size_t>> password_spans(const std::string& cs) {
+  std::vector<std::pair<std::size_t, std::size_t>> spans;  // (start, length)
   const auto scheme_end = cs.find("://");
-  if (scheme_end == std::string::npos) return cs;
-  const auto at = cs.find('@', scheme_end + 3);
-  if (at == std::string::npos) return cs;
-  const auto colon = cs.find(':', scheme_end + 3);
-  if (colon == std::string::npos || colon > at) return cs;
-  return cs.substr(0, colon + 1) + "***" + cs.substr(at);
+  if (scheme_end == std::string::npos) return spans;
+  const auto authority = scheme_end + 3;
+  const auto authority_end = std::min(cs.find_first_of("/?", authority), cs.size());
+  const auto at = cs.rfind('@', authority_end);
+  if (at != std::string::npos && at >= authority) {
+    const auto colon = cs.find(':', authority);
+    if (colon != std::string::npos && colon < at) spans.emplace_back(colon + 1, at - colon - 1);
+  }
+  for (auto q = cs.find('?', authority); q != std::string::npos && q < cs.size(); q = cs.find('&', q + 1)) {
+    const auto key = q + 1;
+    if (cs.compare(key, 9, "password=") == 0) {
+      const auto value = key + 9;
+      const auto end = std::min(cs.find('&', value), cs.size());
+      spans.emplace_back(value, end - value);
+    }
+  }
+  return spans;
+}
+
+}  // namespace
+
+std::string redact(const std::string& cs) {
+  std::string out = cs;
+  auto spans = password_spans(cs);
+  // From the right, so that earlier offsets stay valid.
+  std::sort(spans.begin(), spans.end());
+  for (auto it = spans.rbegin(); it != spans.rend(); ++it) out.replace(it->first, it->second, "***");
+  return out;
+}
+
+std::string redact_in(std::string message, const std::string& cs) {
+  const std::string red = redact(cs);
+  if (red == cs) return message;
+  for (auto p = message.find(cs); p != std::string::npos; p = message.find(cs, p + red.size())) {
+    message.replace(p, cs.size(), red);
+  }
+  // Messages that quote part of the string (libpq's parse errors do).
+  for (const auto& [start, length] : password_spans(cs)) {
+    if (length == 0) continue;
+    const std::string password = cs.substr(start, length);
+    for (auto p = message.find(password); p != std::string::npos; p = message.find(password, p + 3)) {
+      message.replace(p, password.size(), "***");
+    }
+  }
+  return message;
 }
 
 }  // namespace osprofiler

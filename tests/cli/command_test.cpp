@@ -9,6 +9,8 @@
 #include "osprofiler/notifier.h"
 #include "osprofiler/store.h"
 #ifdef OSPROFILER_HAVE_STORES
+#include <sqlite3.h>
+
 #include "osprofiler/stores.h"
 #endif
 #include "test_support.h"
@@ -159,8 +161,15 @@ TEST(Command, ErrorsAreOneLineAndNonZero) {
   EXPECT_EQ(osp("trace show " + kBase + " --connection-string file://" + (dir / "none.jsonl").string(), &out, &err), 1);
   EXPECT_NE(err.find("cannot read trace store"), std::string::npos) << err;
 
-  EXPECT_EQ(osp("trace show " + data("shop_trace.jsonl") + " --json --dot", &out, &err), 1);
-  EXPECT_EQ(err, "osprofiler: choose one of --json, --html, --dot\n");
+  // Usage errors exit 2, naming the sub-command whose help to read.
+  EXPECT_EQ(osp("trace show " + data("shop_trace.jsonl") + " --json --dot", &out, &err), 2);
+  EXPECT_EQ(err, "osprofiler: error: --json excludes --dot (see osprofiler trace show --help)\n");
+  EXPECT_EQ(osp("trace list extra", &out, &err), 2);
+  EXPECT_NE(err.find("(see osprofiler trace list --help)"), std::string::npos) << err;
+  for (const char* bad : {"nan", "-1", "1e16", "soon"}) {
+    EXPECT_EQ(osp("trace show " + data("shop_trace.jsonl") + " --min-duration " + bad, &out, &err), 2) << bad;
+    EXPECT_NE(err.find("--min-duration: expected milliseconds from 0 to 1e12"), std::string::npos) << err;
+  }
 
   EXPECT_EQ(osp("trace show", &out, &err), 2);
   EXPECT_NE(err.find("trace is required"), std::string::npos) << err;
@@ -211,5 +220,63 @@ TEST(Command, EmbeddedSqliteStoreIsTheDefault) {
   EXPECT_NE(out.find("| " + kBase + " | 2026-11-21T16:00:00.000000 |"), std::string::npos) << out;
   EXPECT_EQ(osp("trace show 6f1c2a1e-0000-4000-8000-00000000abcd --connection-string " + cs, &out, &err), 1);
   EXPECT_EQ(err.rfind("osprofiler: trace 6f1c2a1e-0000-4000-8000-00000000abcd not found in " + cs, 0), 0u) << err;
+}
+// SQLAlchemy's sqlite:///rel.db is relative to the working directory, for
+// the CLI as for the writer (it once looked for /rel.db and found nothing).
+TEST(Command, ReadsASqliteStoreNamedRelativeToTheWorkingDirectory) {
+  osprofiler::register_stores();
+  const auto dir = osprofiler::testing::temp_dir("cli-relative");
+  fs::create_directories(dir / "rel");
+  {
+    auto c = osprofiler::notifier::create("sqlite:///" + (dir / "rel" / "a.db").string());
+    c->write(shop_notifications());
+    c->flush();
+  }
+  const std::string cmd = "cd " + dir.string() + " && env -u OSPROFILER_CONNECTION_STRING " + cli() + " trace ";
+  std::string out;
+  ASSERT_EQ(run(cmd + "list --connection-string sqlite:///rel/a.db", &out, false), 0) << out;
+  EXPECT_NE(out.find("| " + kBase + " |"), std::string::npos) << out;
+  out.clear();
+  ASSERT_EQ(run(cmd + "show " + kBase + " --connection-string sqlite:///rel/a.db", &out, false), 0) << out;
+  EXPECT_EQ(out, slurp(data("shop_trace.txt")));
+  EXPECT_EQ(osprofiler::sqlite_file("sqlite:///rel/a.db"), "rel/a.db");
+  EXPECT_EQ(osprofiler::sqlite_file("SQLite:////abs/a.db?mode=ro"), "/abs/a.db");
+  EXPECT_THROW(osprofiler::sqlite_file("sqlite://"), std::invalid_argument);
+  EXPECT_THROW(osprofiler::sqlite_file("file:///x.jsonl"), std::invalid_argument);
+}
+// Reading changes nothing: a mistyped --connection-string that names someone
+// else's database (or an empty file) must leave it as it was, not turn it
+// into a WAL-mode trace store with a new table.
+TEST(Command, ReadingNeverChangesTheFileItReads) {
+  const auto dir = osprofiler::testing::temp_dir("cli-readonly");
+  const std::string file = (dir / "theirs.db").string();
+  auto query = [&](const char* sql) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+    std::string out;
+    sqlite3_exec(
+        db, sql,
+        [](void* o, int n, char** v, char**) {
+          for (int i = 0; i < n; ++i) *static_cast<std::string*>(o) += std::string(v[i] ? v[i] : "NULL") + ";";
+          return 0;
+        },
+        &out, nullptr);
+    sqlite3_close(db);
+    return out;
+  };
+  query("CREATE TABLE foo (x INTEGER)");
+  const std::string cs = "sqlite:///" + file;
+  std::string out, err;
+  EXPECT_EQ(osp("trace list --connection-string " + cs, &out, &err), 1);
+  EXPECT_NE(err.find("has no table data: not a trace store"), std::string::npos) << err;
+  EXPECT_EQ(osp("trace show " + kBase + " --connection-string " + cs, &out, &err), 1);
+  EXPECT_NE(err.find("has no table data"), std::string::npos) << err;
+  EXPECT_EQ(query("PRAGMA journal_mode"), "delete;");
+  EXPECT_EQ(query("SELECT name FROM sqlite_master ORDER BY name"), "foo;");
+
+  const std::string empty = (dir / "empty.db").string();
+  std::ofstream(empty).close();
+  EXPECT_EQ(osp("trace list --connection-string sqlite:///" + empty, &out, &err), 1);
+  EXPECT_EQ(fs::file_size(empty), 0u);
 }
 #endif

@@ -254,6 +254,37 @@ TEST(Load, CorruptFilesNameTheLine) {
   EXPECT_THROW(views::load_trace_file((dir / "missing.json").string()), views::user_error);
 }
 
+// Invalid UTF-8 in a trace file (a writer that did not repair it) costs the
+// bad bytes (U+FFFD), not the file; a hand-made report nested deeper than any
+// built one is refused with a reason instead of overflowing the stack.
+TEST(Load, InvalidUtf8AndExtremeNesting) {
+  const auto dir = osprofiler::testing::temp_dir("cli-load-odd");
+  const std::string bad = (dir / "bad.jsonl").string();
+  std::ofstream(bad, std::ios::binary)
+      << "{\"base_id\":\"b\",\"info\":{\"db\":{\"statement\":\"SELECT '\xff'\"}},\"name\":\"db-start\","
+         "\"parent_id\":\"b\",\"timestamp\":\"2026-11-22T10:00:00.000000\",\"trace_id\":\"t\"}\n"
+      << "{\"base_id\":\"b\",\"info\":{},\"name\":\"db-stop\",\"parent_id\":\"b\","
+         "\"timestamp\":\"2026-11-22T10:00:00.001000\",\"trace_id\":\"t\"}\n";
+  const auto t = views::load_trace_file(bad);
+  ASSERT_EQ(t.report["children"].size(), 1u);
+  EXPECT_EQ(t.report["children"][0]["info"]["meta.raw_payload.db-start"]["info"]["db"]["statement"], "SELECT '\xEF\xBF\xBD'");
+
+  const std::string deep = (dir / "deep.json").string();
+  {
+    std::ofstream out(deep);
+    out << "{\"info\":{\"name\":\"total\"},\"children\":[";
+    for (int i = 0; i < 1001; ++i) out << "{\"info\":{\"name\":\"p\"},\"children\":[";
+    for (int i = 0; i < 1001; ++i) out << "]}";
+    out << "]}";
+  }
+  try {
+    views::load_trace_file(deep);
+    FAIL() << "no error";
+  } catch (const views::user_error& e) {
+    EXPECT_NE(std::string(e.what()).find("more than 1000 levels deep"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Load, UuidRecognition) {
   EXPECT_TRUE(views::looks_like_uuid("6f1c2a1e-0000-4000-8000-000000000001"));
   EXPECT_TRUE(views::looks_like_uuid("6F1C2A1E-0000-4000-8000-000000000001"));

@@ -119,6 +119,21 @@ TEST_F(notifier_test, unknown_or_malformed_connection_strings_are_named_in_the_e
   EXPECT_THROW(op::notifier::create("file://"), std::invalid_argument);
 }
 
+TEST_F(notifier_test, messages_never_show_a_password) {
+  EXPECT_EQ(op::redact("postgresql://u:s3cret@h:5432/db"), "postgresql://u:***@h:5432/db");
+  EXPECT_EQ(op::redact("postgresql://u@h/db?password=s3cret&connect_timeout=2"),
+            "postgresql://u@h/db?password=***&connect_timeout=2");
+  EXPECT_EQ(op::redact("postgresql://u:a@h/db?sslmode=require&password=b"), "postgresql://u:***@h/db?sslmode=require&password=***");
+  EXPECT_EQ(op::redact("postgresql://h/db?user=me"), "postgresql://h/db?user=me");
+  EXPECT_EQ(op::redact("sqlite:////tmp/a@b:c.db"), "sqlite:////tmp/a@b:c.db");  // a path, not a user
+  EXPECT_EQ(op::redact("no scheme"), "no scheme");
+  // A library message that quotes part of the string (libpq's parse errors do).
+  const std::string cs = "PostgreSQL://u:s3cret@h/db?password=t0psecret";
+  EXPECT_EQ(op::redact_in("missing \"=\" after \"L://u:s3cret@h/db?password=t0psecret\"", cs),
+            "missing \"=\" after \"L://u:***@h/db?password=***\"");
+  EXPECT_EQ(op::redact_in("cannot open " + cs, cs), "cannot open PostgreSQL://u:***@h/db?password=***");
+}
+
 TEST_F(notifier_test, file_collector_writes_json_lines_that_read_back) {
   const auto dir = op::testing::temp_dir("file");
   const std::string cs = "file://" + (dir / "trace.jsonl").string();
@@ -147,6 +162,49 @@ TEST_F(notifier_test, file_collector_writes_json_lines_that_read_back) {
   auto report = store->get_report(base);
   EXPECT_EQ(report["children"].size(), 3u);
   EXPECT_EQ(report["stats"]["p"]["count"], 3);
+}
+
+// A trace file as other writers may leave it: invalid UTF-8 in a string
+// (kept, repaired to U+FFFD, not dropped), a torn last line (skipped and
+// named), an error recorded on a start (not an error trace, as in the SQL
+// stores) and one on a stop (an error trace). The writer also makes the
+// file's directory, as the SQLite store does.
+TEST_F(notifier_test, file_store_reads_what_other_writers_leave) {
+  const auto dir = op::testing::temp_dir("file-read");
+  const std::string path = (dir / "new" / "t.jsonl").string();
+  op::notifier::set(op::notifier::create("file://" + path));
+  points(1);
+  ASSERT_TRUE(op::notifier::flush());
+  ASSERT_EQ(op::notifier::stats().failed, 0u);
+  op::notifier::set(std::shared_ptr<op::collector>{});
+  auto line = [](const std::string& base, const std::string& name, const std::string& info) {
+    return "{\"base_id\":\"" + base + "\",\"info\":" + info + ",\"name\":\"" + name +
+           "\",\"parent_id\":\"" + base + "\",\"timestamp\":\"2026-11-22T10:00:00.000000\",\"trace_id\":\"t-" + name + "\"}\n";
+  };
+  {
+    std::ofstream out(path, std::ios::app | std::ios::binary);
+    out << line("b1", "db-start", "{\"db\":{\"statement\":\"SELECT '\xff\xfe'\"}}")
+        << line("b1", "db-stop", "{}")
+        << line("b2", "rpc-start", "{\"etype\":\"ValueError\"}")
+        << line("b2", "rpc-stop", "{}")
+        << line("b3", "rpc-start", "{}")
+        << line("b3", "rpc-stop", "{\"etype\":\"ValueError\",\"message\":\"no\"}")
+        << "{\"base_id\":\"b3\",\"na";
+  }
+  std::vector<std::string> errors;
+  op::notifier::set_error_handler([&](const std::string& m) { errors.push_back(m); });
+  auto store = op::open_store("file://" + path);
+  const auto b1 = store->load("b1");
+  ASSERT_EQ(b1.size(), 2u);
+  EXPECT_EQ(b1[0].info["db"]["statement"], "SELECT '\xEF\xBF\xBD\xEF\xBF\xBD'");
+  const auto failed = store->list_error_traces();
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].base_id, "b3");
+  EXPECT_EQ(store->list_traces().size(), 4u);  // with the test's own trace
+  op::notifier::set_error_handler(nullptr);
+  ASSERT_FALSE(errors.empty());
+  EXPECT_NE(errors[0].find("skipped 1 line(s)"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[0].find("line 9"), std::string::npos) << errors[0];
 }
 
 TEST_F(notifier_test, full_queue_drops_and_counts_and_never_blocks_the_caller) {
@@ -270,7 +328,8 @@ TEST_F(notifier_test, file_collector_on_a_full_disk_counts_failures) {
 
 TEST_F(notifier_test, file_collector_on_an_unwritable_path_counts_failures) {
   op::notifier::set_error_handler([](const std::string&) {});
-  op::notifier::set(op::notifier::create("file:///nonexistent-dir/x/trace.jsonl"));
+  // (Under a file, so that not even root can make the directory.)
+  op::notifier::set(op::notifier::create("file:///dev/null/x/trace.jsonl"));
   const auto before = op::notifier::stats();
   EXPECT_NO_THROW(points(2));
   ASSERT_TRUE(op::notifier::flush());

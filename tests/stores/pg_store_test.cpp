@@ -206,6 +206,52 @@ TEST_F(PgStore, UnreachableServerAndBadUris) {
   } catch (const std::invalid_argument& ex) {
     EXPECT_NE(std::string(ex.what()).find("postgresql://u:***@[::1/db"), std::string::npos) << ex.what();
   }
+  // libpq quotes a malformed string in its message; the password must not
+  // come through, in either place a URI can hold one.
+  for (const std::string bad : {"PostgreSQL://u:s3cretpw@[::1/db", "postgresql://u@[::1/db?password=s3cretpw"}) {
+    try {
+      open_store(bad);
+      ADD_FAILURE() << "malformed URI accepted: " << bad;
+    } catch (const std::invalid_argument& ex) {
+      EXPECT_EQ(std::string(ex.what()).find("s3cretpw"), std::string::npos) << ex.what();
+      EXPECT_NE(std::string(ex.what()).find("***"), std::string::npos) << ex.what();
+    }
+  }
+}
+
+// Any spelling of the scheme reaches libpq as postgresql:// (which knows
+// only the lower-case ones).
+TEST_F(PgStore, SchemeIsNotCaseSensitive) {
+  const auto uri = fresh_database("scheme_case");
+  auto s = open_store(uri);
+  const auto base = record_sample_trace(s);
+  EXPECT_EQ(open_store("PostgreSQL://" + uri.substr(uri.find("://") + 3))->load(base).size(), 7u);
+}
+
+// A table creation that fails (here: no right to create in schema public)
+// must not leave the collector's connection inside the aborted script
+// transaction: once the right is granted, the same store writes. (Every
+// later statement used to fail with 25P02 until the process restarted.)
+TEST_F(PgStore, AFailedTableCreationDoesNotPoisonTheConnection) {
+  const auto uri = fresh_database("no_create");
+  const std::string role = "osp_limited_" + std::to_string(getpid());
+  sql(pg_uri(), "DROP ROLE IF EXISTS " + role);
+  sql(pg_uri(), "CREATE ROLE " + role + " LOGIN");
+  sql(uri, "REVOKE CREATE ON SCHEMA public FROM PUBLIC");
+  std::string limited = uri;
+  limited.replace(limited.find("://") + 3, limited.find('@') - limited.find("://") - 3, role);
+  auto s = open_store(limited);
+  const auto notes = std::vector<notification>{numbered_note("b-limited", 0, 1'700'000'000'000'000),
+                                               numbered_note("b-limited", 1, 1'700'000'000'001'000)};
+  try {
+    s->write(notes);
+    ADD_FAILURE() << "created a table without the right to";
+  } catch (const std::exception& ex) {
+    EXPECT_NE(std::string(ex.what()).find("permission denied"), std::string::npos) << ex.what();
+  }
+  sql(uri, "GRANT CREATE ON SCHEMA public TO " + role);
+  ASSERT_NO_THROW(s->write(notes));
+  EXPECT_EQ(s->load("b-limited").size(), 2u);
 }
 
 TEST_F(PgStore, CorruptRowsAreSkippedAndErrorTracesListed) {

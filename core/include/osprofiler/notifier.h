@@ -118,6 +118,11 @@ std::optional<std::int64_t> parse_timestamp(std::string_view text) noexcept;
 // JSON text that never throws for invalid UTF-8 (bad bytes become U+FFFD).
 // Every collector serialises with this.
 std::string dump_json(const nlohmann::json& j, int indent = -1);
+// Parses JSON text as nlohmann::json::parse does, except that strings holding
+// invalid UTF-8 (from writers that did not repair it) come back with U+FFFD
+// for the bad bytes instead of failing: a reader keeps such a notification.
+// Throws nlohmann::json::parse_error for anything else.
+nlohmann::json parse_json(const std::string& text);
 
 namespace notifier {
 
@@ -125,6 +130,9 @@ struct collector_args {
   std::string project;
   std::string service;
   std::string host;  // empty: host_name()
+  // A store opened only to read (open_store(cs, store_mode::read_only)):
+  // it creates nothing (no file, no table) and changes nothing it finds.
+  bool read_only = false;
 };
 using factory = std::function<std::shared_ptr<collector>(const connection_string&, const collector_args&)>;
 

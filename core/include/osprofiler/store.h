@@ -38,12 +38,23 @@ using store_factory = std::function<std::shared_ptr<store>(const connection_stri
 // Registers a readable store for `scheme`; also registers it with
 // notifier::register_scheme() so create() can write to it.
 void register_store(const std::string& scheme, store_factory make);
+enum class store_mode {
+  read_write,
+  // For readers (the CLI): nothing is created or changed, so a mistyped path
+  // names no new file and someone else's database stays as it was.
+  read_only,
+};
+
 // Opens the store for `cs` (empty: default_connection_string()). Throws
 // std::invalid_argument for an unknown scheme, std::runtime_error when it
 // cannot be opened; both name the connection string (without password).
-std::shared_ptr<store> open_store(const std::string& cs);
+std::shared_ptr<store> open_store(const std::string& cs, store_mode mode = store_mode::read_write);
 
-// A connection string fit for messages: the password replaced by "***".
+// A connection string fit for messages: its passwords (user:password@ and
+// a password= parameter) replaced by "***".
 std::string redact(const std::string& cs);
+// `message` with `cs`, and any password of it, replaced as redact() does:
+// for messages of libraries that quote the connection string.
+std::string redact_in(std::string message, const std::string& cs);
 
 }  // namespace osprofiler
