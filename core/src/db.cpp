@@ -71,12 +71,14 @@ void call::begin(const endpoint& ep, const char* api, const shared_text& stateme
   owner_ = p;
   serial_ = p->serial();
   depth_ = p->depth();
+  id_ = r.trace;
 }
 
 call::call(call&& other) noexcept
     : owner_(other.owner_),
       serial_(other.serial_),
       depth_(other.depth_),
+      id_(other.id_),
       rows_(other.rows_),
       stop_info_(std::move(other.stop_info_)),
       parked_(std::move(other.parked_)),
@@ -91,6 +93,7 @@ call& call::operator=(call&& other) noexcept {
     owner_ = other.owner_;
     serial_ = other.serial_;
     depth_ = other.depth_;
+    id_ = other.id_;
     rows_ = other.rows_;
     stop_info_ = std::move(other.stop_info_);
     parked_ = std::move(other.parked_);
@@ -155,8 +158,14 @@ void call::finish() noexcept {
   }
   profiler* p = owner_;
   owner_ = nullptr;
-  // Stop only our own point (see trace::~trace).
-  if (!detail::owns_top(p, serial_, depth_)) return;
+  // Stop only our own point (see trace::end): on top, or below points
+  // opened after it that are still open.
+  if (!detail::owns_top(p, serial_, depth_)) {
+    if (p && detail::t_profiler == p && p->serial() == serial_ && p->depth() > depth_) {
+      detail::stop_inner(*p, depth_, id_, r);
+    }
+    return;
+  }
   std::string name;
   r.base = p->base();
   if (!detail_access::pop(*p, r.trace, r.parent, name)) return;

@@ -3,6 +3,7 @@
 // notification.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -27,6 +28,28 @@ struct detail_access {
     name = std::move(p.names_.back());
     p.names_.pop_back();
     p.stack_.pop_back();
+    // Points below that were stopped already leave with the last one above them.
+    while (!p.ended_.empty() && p.ended_.back() == p.names_.size()) {
+      p.ended_.pop_back();
+      p.names_.pop_back();
+      p.stack_.pop_back();
+    }
+    return true;
+  }
+  // For a point stopped while points above it are open (a transaction
+  // committed inside a user's trace point, or the other way round): its ids
+  // and name for the stop notification, and its place marked stopped. False
+  // when `depth` holds no such open point `id`. May throw bad_alloc, before
+  // anything is changed.
+  static bool take_inner(profiler& p, std::size_t depth, const uuid& id, uuid& trace, uuid& parent,
+                         std::string& name) {
+    if (depth == 0 || depth >= p.names_.size() || !(p.stack_[depth + 1] == id)) return false;
+    const auto at = std::lower_bound(p.ended_.begin(), p.ended_.end(), depth);
+    if (at != p.ended_.end() && *at == depth) return false;  // stopped already
+    name = p.names_[depth - 1];
+    p.ended_.insert(at, depth);
+    trace = id;
+    parent = p.stack_[depth];
     return true;
   }
 };
@@ -86,5 +109,8 @@ struct stop_record {
   std::int64_t rows = -1;
 };
 void record_stop(stop_record& r) noexcept;
+// Stops the point `id` opened at `depth` of `p` while points above it are
+// still open (detail_access::take_inner); false when it is not open there.
+bool stop_inner(profiler& p, std::size_t depth, const uuid& id, stop_record& r) noexcept;
 
 }  // namespace osprofiler::detail

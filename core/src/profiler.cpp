@@ -77,6 +77,20 @@ void profiler::stop(nlohmann::json info) noexcept {
   detail::record_stop(r);
 }
 
+bool detail::stop_inner(profiler& p, std::size_t depth, const uuid& id, stop_record& r) noexcept {
+  std::string name;
+  try {
+    if (!detail_access::take_inner(p, depth, id, r.trace, r.parent, name)) return false;
+  } catch (...) {
+    return false;  // out of memory: left open, as before
+  }
+  r.base = p.base();
+  r.stamp = now_stamp();
+  r.name = &name;
+  record_stop(r);
+  return true;
+}
+
 void detail::record_stop(stop_record& r) noexcept {
   record_with(
       [](event& e, const void* ctx) noexcept {
@@ -164,6 +178,7 @@ void trace::begin(std::string_view name, nlohmann::json info) noexcept {
   serial_ = owner_->serial();
   owner_->start(name, std::move(info));
   depth_ = owner_->depth();
+  id_ = owner_->current();
   uncaught_ = std::uncaught_exceptions();
 }
 
@@ -185,13 +200,20 @@ void trace::fail(const std::exception_ptr& e) noexcept {
 }
 
 void trace::end() noexcept {
-  // Stop only our own point: the profiler may have been cleaned or replaced,
-  // or points above ours left open.
-  if (!detail::owns_top(owner_, serial_, depth_)) return;
+  // Stop only our own point: the profiler may have been cleaned or replaced.
+  const bool same_profiler = owner_ && detail::t_profiler == owner_ && owner_->serial() == serial_;
+  if (!same_profiler) return;
   if (std::uncaught_exceptions() > uncaught_ && !(stop_info_ && stop_info_->contains("etype"))) {
     set_stop_info({{"etype", "unknown"}, {"message", "scope left by an exception"}});
   }
-  owner_->stop(stop_info_ ? std::move(*stop_info_) : nlohmann::json());
+  if (owner_->depth() == depth_) {
+    owner_->stop(stop_info_ ? std::move(*stop_info_) : nlohmann::json());
+  } else if (owner_->depth() > depth_) {
+    // Points opened after ours are still open (an adapter's transaction).
+    detail::stop_record r;
+    r.info = stop_info_.get();
+    detail::stop_inner(*owner_, depth_, id_, r);
+  }
 }
 
 position capture() {

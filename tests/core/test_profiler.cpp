@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <map>
+#include <memory>
 #include <regex>
 #include <stdexcept>
 #include <thread>
@@ -220,4 +222,56 @@ TEST(profiler, a_stale_point_never_stops_a_new_profilers_point) {
   EXPECT_EQ(all[0].name, "old-start");
   EXPECT_EQ(all[1].name, "new-start");
   EXPECT_EQ(all[2].name, "new-stop");
+}
+
+// Points that end out of order (an adapter's transaction committed inside a
+// user's trace point, or a user's point ending inside a transaction): each
+// sends its stop when it ends, and every point keeps its parent. The stack
+// used to keep the first one for good, so that its parent could never stop
+// and every later point nested under a dead one.
+TEST(profiler, points_that_end_out_of_order_all_stop_and_keep_their_parents) {
+  tracing_scope scope;
+  op::init("k");
+  {
+    op::trace request("wsgi");
+    auto tx = std::make_unique<op::trace>("transaction");  // held by an adapter
+    {
+      op::trace work("work");
+      op::trace inner("inner");
+      tx.reset();  // COMMIT inside "work"
+      EXPECT_EQ(op::get()->depth(), 4u) << "its place stays while the points above are open";
+      op::trace more("more");  // still under "inner"
+    }
+    EXPECT_EQ(op::get()->depth(), 1u) << "gone with the last point above it";
+    op::trace next("next");  // under the request again
+  }
+  EXPECT_EQ(op::get()->depth(), 0u);
+  // The other way round: a user's point ends while the transaction begun
+  // inside it is still open.
+  auto user = std::make_unique<op::trace>("user2");
+  auto tx = std::make_unique<op::trace>("transaction2");
+  user.reset();
+  EXPECT_EQ(op::get()->depth(), 2u);
+  tx.reset();
+  EXPECT_EQ(op::get()->depth(), 0u);
+
+  const auto all = scope.collect();
+  std::map<std::string, const op::notification*> start, stop;
+  for (const auto& n : all) {
+    const bool is_stop = n.name.size() > 5 && n.name.compare(n.name.size() - 5, 5, "-stop") == 0;
+    const std::string name = n.name.substr(0, n.name.rfind('-'));
+    (is_stop ? stop : start)[name] = &n;
+  }
+  for (const char* name : {"wsgi", "transaction", "work", "inner", "more", "next", "transaction2", "user2"}) {
+    ASSERT_TRUE(start.count(name)) << name;
+    ASSERT_TRUE(stop.count(name)) << name << " never stopped";
+    EXPECT_EQ(stop[name]->trace_id, start[name]->trace_id) << name;
+    EXPECT_EQ(stop[name]->parent_id, start[name]->parent_id) << name;
+  }
+  EXPECT_EQ(start["work"]->parent_id, start["transaction"]->trace_id);
+  EXPECT_EQ(start["more"]->parent_id, start["inner"]->trace_id);
+  EXPECT_EQ(start["next"]->parent_id, start["wsgi"]->trace_id);
+  EXPECT_EQ(start["transaction2"]->parent_id, start["user2"]->trace_id);
+  // Stops come when each point ends: the transaction's before its children's.
+  EXPECT_LT(stop["transaction"], stop["inner"]);
 }

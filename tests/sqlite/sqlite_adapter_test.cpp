@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -322,6 +323,45 @@ TEST(sqlite_adapter, locked_by_a_shared_cache_connection) {
   ASSERT_GE(runs.size(), 1u);
   EXPECT_EQ(runs[0].db_stop().value("code", 0), SQLITE_LOCKED);
   EXPECT_EQ(runs[0].db_stop().value("extended_code", 0), SQLITE_LOCKED_SHAREDCACHE);
+}
+
+// A transaction's point spans the user's code, so the user's own trace
+// points may end after it (COMMIT inside them) or before it (BEGIN inside
+// them). Every point must still stop, keep its parent, and leave the stack
+// as it found it (the transaction's point used to stay on it for good).
+TEST(sqlite_adapter, transactions_and_user_trace_points_may_end_in_any_order) {
+  connection c(":memory:");
+  c.exec("CREATE TABLE w (id INTEGER)");
+  traced t;
+  {
+    trace request("wsgi");
+    {
+      sqlite::transaction tx(c);
+      trace work("work");
+      c.exec("INSERT INTO w VALUES (1)");
+      tx.commit();  // "work" is still open
+    }
+    EXPECT_EQ(get()->depth(), 1u);
+    auto user = std::make_unique<trace>("user");
+    c.begin();
+    user.reset();  // the transaction is still open
+    c.exec("INSERT INTO w VALUES (2)");
+    c.commit();
+    EXPECT_EQ(get()->depth(), 1u);
+  }
+  EXPECT_EQ(get()->depth(), 0u);
+  const auto ps = t.points();
+  expect_all_stopped(ps, t.last);
+  const auto tx = with_api(ps, "transaction");
+  ASSERT_EQ(tx.size(), 2u) << dump(t.last);
+  for (const auto& p : ps) {
+    if (p.stopped) {
+      EXPECT_EQ(p.stop.parent_id, p.start.parent_id) << dump(t.last);
+    }
+  }
+  const auto runs = with_api(ps, "execute");
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[1].start.parent_id, tx[1].start.trace_id);
 }
 
 TEST(sqlite_adapter, raii_transaction_rolls_back_unless_committed) {

@@ -100,6 +100,7 @@ class call {
   profiler* owner_ = nullptr;
   std::uint64_t serial_ = 0;
   std::size_t depth_ = 0;
+  uuid id_;  // the point's own id (see trace::id_)
   std::int64_t rows_ = -1;
   nlohmann::json stop_info_;
   // Held inline (not on the heap): end_here() runs once per statement run

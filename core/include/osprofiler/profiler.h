@@ -67,6 +67,10 @@ class profiler {
   std::uint64_t serial_;
   std::vector<uuid> stack_;         // [base, parent, points...]
   std::vector<std::string> names_;  // one per open point
+  // Depths (ascending) of points stopped while points above them were still
+  // open: their places stay until those above stop, so that every open
+  // point keeps its parent (detail_access::take_inner / pop).
+  std::vector<std::size_t> ended_;
 };
 
 // Makes the calling thread's profiler unless it has one, and returns it.
@@ -155,6 +159,7 @@ class trace {
   std::uint64_t serial_ = 0;
   std::size_t depth_ = 0;
   int uncaught_ = 0;
+  uuid id_;  // the point's own id: what it stops when points above it are still open
   std::unique_ptr<nlohmann::json> stop_info_;  // allocated only when set: keeps the off path trivial
 };
 
