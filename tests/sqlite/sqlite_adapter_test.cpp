@@ -576,6 +576,32 @@ TEST(sqlite_adapter, params_by_position_and_by_name_only_with_the_switch) {
   }
 }
 
+// Binding edge cases: an empty view is an empty text (not NULL, which its
+// null data pointer would give), blobs and NULLs bind by name too, and an
+// unsigned value SQLite's signed INTEGER cannot hold is refused, not wrapped.
+TEST(sqlite_adapter, binding_empty_text_by_name_and_out_of_range_values) {
+  connection c(":memory:");
+  statement st = c.prepare("SELECT typeof(:a), length(:a), typeof(:b), length(:b), typeof(:c), :d");
+  const unsigned char blob[2] = {9, 9};
+  st.bind(":a", std::string_view{}).bind_blob(std::string(":b"), blob, sizeof blob).bind_null(std::string(":c"));
+  st.bind(":d", std::uint64_t{INT64_MAX});
+  ASSERT_TRUE(st.step());
+  EXPECT_EQ(st.column_text(0), "text");
+  EXPECT_EQ(st.column_int64(1), 0);
+  EXPECT_EQ(st.column_text(2), "blob");
+  EXPECT_EQ(st.column_int64(3), 2);
+  EXPECT_EQ(st.column_text(4), "null");
+  EXPECT_EQ(st.column_int64(5), INT64_MAX);
+  st.reset();
+  try {
+    st.bind(":d", std::uint64_t{INT64_MAX} + 1);
+    FAIL() << "wrapped";
+  } catch (const sqlite::error& e) {
+    EXPECT_EQ(e.code(), SQLITE_MISMATCH);
+    EXPECT_NE(std::string(e.what()).find("9223372036854775808"), std::string::npos) << e.what();
+  }
+}
+
 TEST(sqlite_adapter, point_name_is_per_connection) {
   traced t;
   connection c(":memory:", connection::default_flags, nullptr, "sqlite-main");

@@ -176,7 +176,9 @@ void statement::remember(int index, int type, std::int64_t i, double d, std::str
 
 
 int statement::try_bind_text(int index, std::string_view text) noexcept {
-  const int rc = sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  // An empty view may have no data pointer, which SQLite would bind as NULL.
+  const char* data = text.data() ? text.data() : "";
+  const int rc = sqlite3_bind_text64(stmt_, index, data, text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
   if (rc == SQLITE_OK && keeping()) remember(index, SQLITE_TEXT, 0, 0, text);
   return rc;
 }

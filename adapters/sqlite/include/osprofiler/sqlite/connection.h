@@ -33,6 +33,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <climits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -147,8 +148,17 @@ class statement {
 
   // ---- binding (indexes start at 1; names include their prefix: ":id") ----
   // Values are recorded for db.params only while trace_sql_params() is on.
+  // An unsigned value past INT64_MAX throws error(SQLITE_MISMATCH): SQLite's
+  // INTEGER is signed 64-bit, and a silent wrap would store another number.
   template <class T, std::enable_if_t<std::is_integral_v<T>, int> = 0>
   statement& bind(int index, T value) {
+    if constexpr (std::is_unsigned_v<T> && sizeof(T) >= sizeof(std::int64_t)) {
+      if (value > static_cast<T>(INT64_MAX)) {
+        throw error(SQLITE_MISMATCH, SQLITE_MISMATCH,
+                    "value " + std::to_string(value) + " for parameter " + std::to_string(index) +
+                        " does not fit SQLite's 64-bit signed INTEGER");
+      }
+    }
     return check(try_bind_int64(index, static_cast<std::int64_t>(value)));
   }
   template <class T, std::enable_if_t<std::is_floating_point_v<T>, int> = 0>
@@ -172,6 +182,10 @@ class statement {
   statement& bind(const std::string& name, T&& value) {
     return bind(parameter_index(name.c_str()), std::forward<T>(value));
   }
+  statement& bind_blob(const std::string& name, const void* data, std::size_t size) {
+    return bind_blob(parameter_index(name.c_str()), data, size);
+  }
+  statement& bind_null(const std::string& name) { return bind_null(parameter_index(name.c_str())); }
   int parameter_count() const noexcept { return sqlite3_bind_parameter_count(stmt_); }
   int parameter_index(const char* name) const;
 
