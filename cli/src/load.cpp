@@ -123,6 +123,8 @@ loaded_trace load_trace_file(const std::string& path) {
         // A writer that died mid-line leaves one unterminated last line: keep the rest.
         if (last) {
           t.source += " (incomplete last line " + std::to_string(line_no) + " ignored)";
+          t.notes.push_back("'" + path + "': incomplete last line " + std::to_string(line_no) +
+                            " ignored (its writer stopped in the middle of it)");
           break;
         }
         throw user_error("corrupt trace file '" + path + "': line " + std::to_string(line_no) + ", column " +

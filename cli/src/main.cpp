@@ -122,6 +122,7 @@ int show(const show_args& a) {
   } else {
     throw views::user_error("'" + a.trace + "' is neither a trace id (a UUID) nor a trace file");
   }
+  for (const auto& note : t.notes) std::cerr << "osprofiler: note: " << note << '\n';
   static const views::trace_model* kept_model = nullptr;
   kept_model = new views::trace_model(views::make_model(std::move(t.report), &t.times));
   const views::trace_model& m = *kept_model;

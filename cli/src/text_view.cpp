@@ -157,6 +157,22 @@ void render_text(const trace_model& m, const text_options& o, std::ostream& out)
     out << c.dim() << "(" << hidden << (hidden == 1 ? " point" : " points")
         << " hidden by --min-duration / --db-only / --max-depth)" << c.reset() << '\n';
   }
+  // What the report builder had to leave out or move, so that a reader does
+  // not take the tree for the whole story.
+  const auto info = m.report->find("info");
+  auto count_of = [&](const char* key) -> std::int64_t {
+    if (info == m.report->end() || !info->is_object()) return 0;
+    const auto v = info->find(key);
+    return v != info->end() && v->is_number_integer() ? v->get<std::int64_t>() : 0;
+  };
+  if (const auto skipped = count_of("skipped"); skipped > 0) {
+    out << c.yellow() << "(" << skipped << (skipped == 1 ? " notification" : " notifications")
+        << " left out: no usable timestamp or trace id)" << c.reset() << '\n';
+  }
+  if (const auto flattened = count_of("flattened"); flattened > 0) {
+    out << c.yellow() << "(" << flattened << (flattened == 1 ? " point" : " points")
+        << " nested more than 1,000 levels deep shown as roots)" << c.reset() << '\n';
+  }
   if (!o.summary) return;
 
   if (!slowest.empty()) {
@@ -202,10 +218,15 @@ void render_text(const trace_model& m, const text_options& o, std::ostream& out)
 
 void render_trace_list(const std::vector<trace_summary>& traces, std::ostream& out) {
   // Python prints a prettytable: left aligned, one space of padding.
+  // What a store holds is printed on one line, without control characters
+  // (a terminal escape in a base id would act on the terminal).
+  std::vector<std::pair<std::string, std::string>> rows;
+  rows.reserve(traces.size());
   std::size_t w1 = 7, w2 = 9;  // "base_id", "timestamp"
   for (const auto& t : traces) {
-    w1 = std::max(w1, t.base_id.size());
-    w2 = std::max(w2, t.timestamp.size());
+    rows.emplace_back(detail::one_line(t.base_id), detail::one_line(t.timestamp));
+    w1 = std::max(w1, rows.back().first.size());
+    w2 = std::max(w2, rows.back().second.size());
   }
   const std::string rule = "+" + std::string(w1 + 2, '-') + "+" + std::string(w2 + 2, '-') + "+\n";
   auto row = [&](const std::string& a, const std::string& b) {
@@ -214,7 +235,7 @@ void render_trace_list(const std::vector<trace_summary>& traces, std::ostream& o
   out << rule;
   row("base_id", "timestamp");
   out << rule;
-  for (const auto& t : traces) row(t.base_id, t.timestamp);
+  for (const auto& [id, when] : rows) row(id, when);
   out << rule;
 }
 

@@ -85,6 +85,12 @@ class file_store final : public store {
   void scan(F&& each) {
     std::ifstream in(path_);
     if (!in) throw std::runtime_error("cannot read trace file '" + path_ + "': " + std::strerror(errno));
+    // A directory opens as a stream that reads nothing: say so, rather than
+    // report every trace as not found.
+    std::error_code ec;
+    if (std::filesystem::is_directory(path_, ec)) {
+      throw std::runtime_error("cannot read trace file '" + path_ + "': " + std::strerror(EISDIR));
+    }
     std::string line;
     std::size_t number = 0, bad = 0, first_bad = 0;
     std::string first_reason;

@@ -179,6 +179,17 @@ TEST(Command, ErrorsAreOneLineAndNonZero) {
   EXPECT_NE(err.find("cannot write '/nonexistent-dir/x.txt'"), std::string::npos) << err;
 }
 
+// A torn last line (a writer that died) is left out, and stderr says so.
+TEST(Command, NotesATornLastLine) {
+  const auto dir = osprofiler::testing::temp_dir("cli-torn");
+  const std::string torn = (dir / "torn.jsonl").string();
+  std::ofstream(torn) << slurp(data("shop_trace.jsonl")) << "{\"name\": \"db-st";
+  std::string out, err;
+  ASSERT_EQ(osp("trace show " + torn, &out, &err), 0) << err;
+  EXPECT_EQ(out, slurp(data("shop_trace.txt")));
+  EXPECT_NE(err.find("osprofiler: note: '" + torn + "': incomplete last line 41 ignored"), std::string::npos) << err;
+}
+
 TEST(Command, HelpAndVersion) {
   std::string out;
   EXPECT_EQ(osp("--version", &out), 0);

@@ -285,6 +285,24 @@ TEST(Load, InvalidUtf8AndExtremeNesting) {
   }
 }
 
+// What the report builder left out or moved is said under the tree, and a
+// listing prints stored text without control characters.
+TEST(TextView, SaysWhatTheReportLeftOutAndListsCleanly) {
+  auto notes = trace_with({"SELECT 1"});
+  notification bad = notes.front();
+  bad.timestamp = "2026-13-45T99:00:00";
+  notes.push_back(bad);
+  const auto m = views::make_model(osprofiler::build_report(notes), &notes);
+  const std::string text = text_of(m);
+  EXPECT_NE(text.find("(1 notification left out: no usable timestamp or trace id)"), std::string::npos) << text;
+  EXPECT_EQ(text.find("nested more than"), std::string::npos) << text;
+
+  std::ostringstream list;
+  views::render_trace_list({{"\x1b[31mred\nid", "2026-11-22T10:00:00.000000"}}, list);
+  EXPECT_EQ(list.str().find('\x1b'), std::string::npos) << list.str();
+  EXPECT_NE(list.str().find("| [31mred id | 2026-11-22T10:00:00.000000 |"), std::string::npos) << list.str();
+}
+
 TEST(Load, UuidRecognition) {
   EXPECT_TRUE(views::looks_like_uuid("6f1c2a1e-0000-4000-8000-000000000001"));
   EXPECT_TRUE(views::looks_like_uuid("6F1C2A1E-0000-4000-8000-000000000001"));

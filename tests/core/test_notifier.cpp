@@ -205,6 +205,13 @@ TEST_F(notifier_test, file_store_reads_what_other_writers_leave) {
   ASSERT_FALSE(errors.empty());
   EXPECT_NE(errors[0].find("skipped 1 line(s)"), std::string::npos) << errors[0];
   EXPECT_NE(errors[0].find("line 9"), std::string::npos) << errors[0];
+  // A directory reads as nothing at all: an error that says what it is.
+  try {
+    op::open_store("file://" + dir.string())->list_traces();
+    FAIL() << "a directory read as an empty trace file";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("Is a directory"), std::string::npos) << e.what();
+  }
 }
 
 TEST_F(notifier_test, full_queue_drops_and_counts_and_never_blocks_the_caller) {

@@ -155,6 +155,7 @@ struct loaded_trace {
   nlohmann::json report;
   point_times times;   // empty (any == false) for a report file
   std::string source;  // where it came from, for messages
+  std::vector<std::string> notes;  // what was left out on the way, for stderr
 };
 
 // True for a canonical UUID text (what Python's is_uuid_like accepts, lower or upper case).
