@@ -154,6 +154,31 @@ class pg_store final : public store {
     return list_locked();
   }
 
+  std::vector<notification> trace_heads() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    read_ready();
+    if (!has_table_) return {};
+    result r(PQexec(conn_,
+                    "SELECT * FROM (SELECT DISTINCT ON (base_id) timestamp, base_id, parent_id, trace_id, project,"
+                    " host, service, name FROM data WHERE base_id IS NOT NULL ORDER BY base_id, timestamp, id) h"
+                    " ORDER BY timestamp, base_id"));
+    check_read(r.get(), "list traces");
+    std::vector<notification> out;
+    for (int i = 0, n = PQntuples(r.get()); i < n; ++i) {
+      notification h;
+      h.timestamp = PQgetvalue(r.get(), i, 0);
+      h.base_id = PQgetvalue(r.get(), i, 1);
+      h.parent_id = PQgetvalue(r.get(), i, 2);
+      h.trace_id = PQgetvalue(r.get(), i, 3);
+      h.project = PQgetvalue(r.get(), i, 4);
+      h.host = PQgetvalue(r.get(), i, 5);
+      h.service = PQgetvalue(r.get(), i, 6);
+      h.name = PQgetvalue(r.get(), i, 7);
+      out.push_back(std::move(h));
+    }
+    return out;
+  }
+
   std::vector<trace_summary> list_error_traces() override {
     std::lock_guard<std::mutex> lock(mu_);
     read_ready();

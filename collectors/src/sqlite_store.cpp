@@ -222,6 +222,10 @@ class checkpointer {
 };
 
 const char* col(sqlite3_stmt* s, int i) { return reinterpret_cast<const char*>(sqlite3_column_text(s, i)); }
+std::string col_text(sqlite3_stmt* s, int i) {
+  const char* v = col(s, i);
+  return v ? v : "";
+}
 
 // The current row of a statement selecting id, the eight text columns and
 // data, in that order; valid until the next step.
@@ -388,6 +392,32 @@ class sqlite_store final : public store {
     while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
       const char* t = col(q.get(), 1);
       out.push_back({col(q.get(), 0), t ? t : ""});
+    }
+    check(rc == SQLITE_DONE ? SQLITE_OK : rc, "list traces");
+    return out;
+  }
+
+  std::vector<notification> trace_heads() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    // SQLite takes the bare columns of an aggregate with MIN() from the row
+    // holding that minimum.
+    stmt q(db_,
+           "SELECT MIN(timestamp) AS t, base_id, parent_id, trace_id, project, host, service, name"
+           " FROM data WHERE base_id IS NOT NULL GROUP BY base_id ORDER BY t, base_id",
+           name_);
+    std::vector<notification> out;
+    int rc;
+    while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
+      notification n;
+      n.timestamp = col_text(q.get(), 0);
+      n.base_id = col_text(q.get(), 1);
+      n.parent_id = col_text(q.get(), 2);
+      n.trace_id = col_text(q.get(), 3);
+      n.project = col_text(q.get(), 4);
+      n.host = col_text(q.get(), 5);
+      n.service = col_text(q.get(), 6);
+      n.name = col_text(q.get(), 7);
+      out.push_back(std::move(n));
     }
     check(rc == SQLITE_DONE ? SQLITE_OK : rc, "list traces");
     return out;

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <algorithm>
 #include <fstream>
 #include <map>
 
@@ -73,6 +74,24 @@ class file_store final : public store {
   }
 
   std::vector<trace_summary> list_traces() override { return summarise(false); }
+
+  std::vector<notification> trace_heads() override {
+    std::map<std::string, notification> first;  // base_id -> earliest (the first of equals)
+    scan([&](notification&& n) {
+      auto it = first.find(n.base_id);
+      if (it == first.end() || n.timestamp < it->second.timestamp) {
+        n.info = nlohmann::json::object();
+        n.raw = nullptr;
+        first[n.base_id] = std::move(n);
+      }
+    });
+    std::vector<notification> out;
+    for (auto& [id, n] : first) out.push_back(std::move(n));
+    std::stable_sort(out.begin(), out.end(), [](const notification& a, const notification& b) {
+      return a.timestamp < b.timestamp;
+    });
+    return out;
+  }
   std::vector<trace_summary> list_error_traces() override { return summarise(true); }
 
  private:

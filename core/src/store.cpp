@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <map>
+#include <stdexcept>
 #include <mutex>
 
 #include "file_store.h"
@@ -20,6 +21,43 @@ std::map<std::string, store_factory>& stores() {
 }  // namespace
 
 nlohmann::json store::get_report(const std::string& base_id) { return build_report(load(base_id)); }
+
+std::vector<notification> store::trace_heads() {
+  std::vector<notification> out;
+  for (const auto& t : list_traces()) {
+    auto notes = load(t.base_id);
+    if (notes.empty()) continue;
+    auto first = std::min_element(notes.begin(), notes.end(),
+                                  [](const notification& a, const notification& b) { return a.timestamp < b.timestamp; });
+    out.push_back(std::move(*first));
+  }
+  return out;
+}
+
+std::vector<nlohmann::json> store::list_traces(const std::vector<std::string>& fields) {
+  using member = std::string notification::*;
+  static const std::map<std::string, member> known = {
+      {"base_id", &notification::base_id}, {"timestamp", &notification::timestamp},
+      {"name", &notification::name},       {"project", &notification::project},
+      {"service", &notification::service}, {"host", &notification::host},
+      {"parent_id", &notification::parent_id}, {"trace_id", &notification::trace_id}};
+  std::vector<std::pair<std::string, member>> picked;
+  for (const auto& f : fields) {
+    const auto it = known.find(f);
+    if (it == known.end()) {
+      throw std::invalid_argument("list_traces: unknown field '" + f +
+                                  "'; known: base_id, timestamp, name, project, service, host, parent_id, trace_id");
+    }
+    picked.emplace_back(f, it->second);
+  }
+  std::vector<nlohmann::json> out;
+  for (const auto& head : trace_heads()) {
+    nlohmann::json row = nlohmann::json::object();
+    for (const auto& [key, field] : picked) row[key] = head.*field;
+    out.push_back(std::move(row));
+  }
+  return out;
+}
 
 void register_store(const std::string& scheme, store_factory make) {
   {

@@ -159,6 +159,9 @@ TEST_F(notifier_test, file_collector_writes_json_lines_that_read_back) {
   ASSERT_EQ(traces.size(), 1u);
   EXPECT_EQ(traces[0].base_id, base);
   EXPECT_TRUE(store->list_error_traces().empty());
+  const auto rows = store->list_traces({"base_id", "name", "project", "service"});
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0], nlohmann::json({{"base_id", base}, {"name", "p-start"}, {"project", "nova"}, {"service", "api"}}));
   auto report = store->get_report(base);
   EXPECT_EQ(report["children"].size(), 3u);
   EXPECT_EQ(report["stats"]["p"]["count"], 3);

@@ -166,6 +166,16 @@ TEST_F(PgStore, WeWritePythonReadsTheSameReportAndListsIt) {
   ASSERT_EQ(s->list_traces().size(), 1u);
   EXPECT_EQ(s->list_traces()[0].base_id, base);
   ASSERT_EQ(s->list_error_traces().size(), 1u);
+  // list_traces(fields) gives what Python's driver gives for the same fields.
+  const std::vector<std::string> fields = {"base_id", "timestamp", "name", "project", "service", "host", "parent_id"};
+  const std::string script =
+      "import json, sys\nfrom osprofiler.drivers import base\n"
+      "print(json.dumps(base.get_driver(sys.argv[1]).list_traces(sys.argv[2].split(','))))\n";
+  out.clear();
+  ASSERT_EQ(run_python(script, quoted(uri) + " base_id,timestamp,name,project,service,host,parent_id", &out), 0) << out;
+  const auto theirs = nlohmann::json::parse(out.substr(out.find('[')));
+  EXPECT_EQ(nlohmann::json(s->list_traces(fields)), theirs);
+  EXPECT_EQ(s->list_traces(fields).at(0)["name"], "request-start");
 }
 
 TEST_F(PgStore, UnixSocketUriWorks) {

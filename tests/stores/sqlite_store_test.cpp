@@ -325,6 +325,20 @@ TEST_F(SqliteStore, EmptyConnectionStringOpensTheEmbeddedDefault) {
   EXPECT_TRUE(std::filesystem::is_regular_file(home / "traces.db"));
   ASSERT_EQ(s->list_traces().size(), 1u);
   EXPECT_EQ(s->list_traces()[0].base_id, base);
+  // Python's list_traces(fields): the fields of each trace's first notification.
+  const auto rows = s->list_traces({"base_id", "name", "parent_id", "timestamp"});
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["base_id"], base);
+  EXPECT_EQ(rows[0]["name"], "request-start");
+  EXPECT_EQ(rows[0]["parent_id"], base);
+  EXPECT_EQ(rows[0]["timestamp"], s->list_traces()[0].timestamp);
+  EXPECT_EQ(rows[0].size(), 4u);
+  try {
+    s->list_traces({"base_id", "data"});
+    ADD_FAILURE() << "an unknown field was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown field 'data'"), std::string::npos) << e.what();
+  }
 }
 
 TEST_F(SqliteStore, BadStringsAndUnusablePathsNameTheConnectionString) {
