@@ -229,7 +229,7 @@ int main(int argc, char** argv) {
   json_flag->excludes(html_flag)->excludes(dot_flag);
   html_flag->excludes(dot_flag);
   show_cmd->add_option("--out", sa.out, "save output in file");
-  show_cmd->add_option("--render-dot", sa.render_dot, "with --dot: also render <name>.pdf with Graphviz");
+  show_cmd->add_option("--render-dot", sa.render_dot, "with --dot: also render <name>.pdf with Graphviz")->needs(dot_flag);
   show_cmd->add_flag("--local-libs", sa.local_libs, "accepted for compatibility: the HTML report never loads anything");
   show_cmd->add_option("--transport-url", sa.transport_url, "messaging:// driver only (not supported)");
   show_cmd->add_option("--idle-timeout", sa.idle_timeout, "messaging:// driver only (ignored)");
@@ -257,7 +257,9 @@ int main(int argc, char** argv) {
   CLI::App* list_cmd = trace->add_subcommand("list", "List all traces");
   list_cmd->add_option("--connection-string", list_cs,
                        "Trace store's connection string. Defaults to env[OSPROFILER_CONNECTION_STRING], else the embedded store");
-  auto* et = list_cmd->add_option("--error-trace", error_trace, "List all traces that contain error.")->expected(0, 1);
+  auto* et = list_cmd->add_option("--error-trace", error_trace, "List all traces that contain error.")
+                 ->expected(0, 1)
+                 ->check(CLI::IsMember({"", "true", "false", "yes", "no", "on", "off", "1", "0"}, CLI::ignore_case));
 
   try {
     app.parse(argc, argv);

@@ -164,6 +164,10 @@ TEST(Command, ErrorsAreOneLineAndNonZero) {
   // Usage errors exit 2, naming the sub-command whose help to read.
   EXPECT_EQ(osp("trace show " + data("shop_trace.jsonl") + " --json --dot", &out, &err), 2);
   EXPECT_EQ(err, "osprofiler: error: --json excludes --dot (see osprofiler trace show --help)\n");
+  EXPECT_EQ(osp("trace list --error-trace maybe", &out, &err), 2);
+  EXPECT_NE(err.find("--error-trace: maybe not in"), std::string::npos) << err;
+  EXPECT_EQ(osp("trace show " + data("shop_trace.jsonl") + " --render-dot x", &out, &err), 2);
+  EXPECT_NE(err.find("--render-dot requires --dot"), std::string::npos) << err;
   EXPECT_EQ(osp("trace list extra", &out, &err), 2);
   EXPECT_NE(err.find("(see osprofiler trace list --help)"), std::string::npos) << err;
   for (const char* bad : {"nan", "-1", "1e16", "soon"}) {
