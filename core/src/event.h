@@ -19,7 +19,12 @@ namespace osprofiler {
 struct detail_access {
   static void push(profiler& p, const uuid& id, const std::string& name) {
     p.stack_.push_back(id);
-    p.names_.push_back(name);
+    try {
+      p.names_.push_back(name);
+    } catch (...) {
+      p.stack_.pop_back();  // the two stay in step
+      throw;
+    }
   }
   static bool pop(profiler& p, uuid& trace, uuid& parent, std::string& name) {
     if (p.names_.empty()) return false;

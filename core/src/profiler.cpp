@@ -45,7 +45,12 @@ void profiler::start(std::string_view name, nlohmann::json info) noexcept {
   } r{stack_.front(), stack_.back(), uuid::generate(), detail::now_stamp(), name, &info};
   try {
     stack_.push_back(r.trace);
-    names_.emplace_back(name);
+    try {
+      names_.emplace_back(name);
+    } catch (...) {
+      stack_.pop_back();  // the two stay in step
+      throw;
+    }
   } catch (...) {
     notifier::report_error("osprofiler: out of memory while starting trace point");
     return;
@@ -174,11 +179,14 @@ nlohmann::json error_info(const std::exception_ptr& e) {
 }
 
 void trace::begin(std::string_view name, nlohmann::json info) noexcept {
-  owner_ = detail::t_profiler;
-  serial_ = owner_->serial();
-  owner_->start(name, std::move(info));
-  depth_ = owner_->depth();
-  id_ = owner_->current();
+  profiler* p = detail::t_profiler;
+  const std::size_t before = p->depth();
+  p->start(name, std::move(info));
+  if (p->depth() != before + 1) return;  // not started (out of memory): nothing to stop
+  owner_ = p;
+  serial_ = p->serial();
+  depth_ = p->depth();
+  id_ = p->current();
   uncaught_ = std::uncaught_exceptions();
 }
 

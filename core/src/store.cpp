@@ -1,6 +1,8 @@
 #include "osprofiler/store.h"
 
 #include <algorithm>
+#include <cctype>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -53,7 +55,11 @@ std::vector<nlohmann::json> store::list_traces(const std::vector<std::string>& f
   std::vector<nlohmann::json> out;
   for (const auto& head : trace_heads()) {
     nlohmann::json row = nlohmann::json::object();
-    for (const auto& [key, field] : picked) row[key] = head.*field;
+    // Not set (NULL in the SQL stores) is null, as Python gives None.
+    for (const auto& [key, field] : picked) {
+      const std::string& value = head.*field;
+      row[key] = value.empty() ? nlohmann::json(nullptr) : nlohmann::json(value);
+    }
     out.push_back(std::move(row));
   }
   return out;
@@ -96,25 +102,46 @@ std::shared_ptr<store> open_store(const std::string& text, store_mode mode) {
 
 namespace {
 
+// A query parameter's name as libpq reads it (percent-decoded).
+std::string decoded(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+      out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
 // Where the passwords of a URI connection string are: user:PASSWORD@host
-// and a password=PASSWORD query parameter (libpq takes both).
+// and a password=PASSWORD query parameter (libpq takes both). Errs towards
+// hiding more: the user part ends at the last '@' (a password may hold '?',
+// '/' or '@'), and a path right after "://" (sqlite:////abs.db) has none.
 std::vector<std::pair<std::size_t, std::size_t>> password_spans(const std::string& cs) {
   std::vector<std::pair<std::size_t, std::size_t>> spans;  // (start, length)
   const auto scheme_end = cs.find("://");
   if (scheme_end == std::string::npos) return spans;
   const auto authority = scheme_end + 3;
-  const auto authority_end = std::min(cs.find_first_of("/?", authority), cs.size());
-  const auto at = cs.rfind('@', authority_end);
-  if (at != std::string::npos && at >= authority) {
+  if (authority >= cs.size() || cs[authority] == '/') return spans;
+  const auto at = cs.rfind('@');
+  if (at != std::string::npos && at > authority) {
     const auto colon = cs.find(':', authority);
     if (colon != std::string::npos && colon < at) spans.emplace_back(colon + 1, at - colon - 1);
   }
-  for (auto q = cs.find('?', authority); q != std::string::npos && q < cs.size(); q = cs.find('&', q + 1)) {
-    const auto key = q + 1;
-    if (cs.compare(key, 9, "password=") == 0) {
-      const auto value = key + 9;
-      const auto end = std::min(cs.find('&', value), cs.size());
-      spans.emplace_back(value, end - value);
+  const auto q = cs.find('?', at != std::string::npos && at > authority ? at : authority);
+  for (auto k = q; k != std::string::npos && k < cs.size(); k = cs.find('&', k + 1)) {
+    const auto key = k + 1;
+    const auto eq = cs.find('=', key);
+    if (eq == std::string::npos) break;
+    const auto amp = cs.find('&', key);
+    if (amp != std::string::npos && amp < eq) continue;  // a parameter without '='
+    if (decoded(std::string_view(cs).substr(key, eq - key)) == "password") {
+      const auto end = std::min(cs.find('&', eq + 1), cs.size());
+      spans.emplace_back(eq + 1, end - eq - 1);
     }
   }
   return spans;

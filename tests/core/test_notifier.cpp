@@ -125,6 +125,11 @@ TEST_F(notifier_test, messages_never_show_a_password) {
             "postgresql://u@h/db?password=***&connect_timeout=2");
   EXPECT_EQ(op::redact("postgresql://u:a@h/db?sslmode=require&password=b"), "postgresql://u:***@h/db?sslmode=require&password=***");
   EXPECT_EQ(op::redact("postgresql://h/db?user=me"), "postgresql://h/db?user=me");
+  // Passwords holding URI delimiters, and a percent-encoded parameter name
+  // (libpq decodes both).
+  EXPECT_EQ(op::redact("postgresql://u:p?w0rd@h:1/db"), "postgresql://u:***@h:1/db");
+  EXPECT_EQ(op::redact("postgresql://u:p/w@h/db"), "postgresql://u:***@h/db");
+  EXPECT_EQ(op::redact("postgresql://u@h/db?passw%6Frd=secret&x=1"), "postgresql://u@h/db?passw%6Frd=***&x=1");
   EXPECT_EQ(op::redact("sqlite:////tmp/a@b:c.db"), "sqlite:////tmp/a@b:c.db");  // a path, not a user
   EXPECT_EQ(op::redact("no scheme"), "no scheme");
   // A library message that quotes part of the string (libpq's parse errors do).

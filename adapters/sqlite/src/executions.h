@@ -1,9 +1,10 @@
 // Private: the SQLite transaction points this thread has open. A transaction
 // point stays on the trace stack from BEGIN to COMMIT/ROLLBACK; when one
 // ends while another opened after it is still open (two connections'
-// transactions interleaved), the inner one is ended first, since the
-// profiler only stops the point on top of its stack. (Statement runs need no
-// such care: they leave the stack at their first row, see db::call::end_here.)
+// transactions interleaved), the inner one is ended first, so that both
+// end as a transaction ends: inner first. (The profiler would also stop a
+// point under open ones, leaving its place until they stop; statement runs
+// need neither: they leave the stack at their first row, db::call::end_here.)
 //
 // Thread-safety: thread-local; each thread sees only its own points.
 #pragma once

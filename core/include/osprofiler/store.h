@@ -35,9 +35,10 @@ class store : public text_collector {
   virtual std::vector<notification> trace_heads();
   // Python's list_traces(fields): one JSON object per trace, oldest first,
   // with the named fields of its earliest notification: any of base_id,
-  // timestamp, name, project, service, host, parent_id, trace_id (Python's
-  // SQL driver takes them from the first row of each trace). Throws
-  // std::invalid_argument naming a field that is not one of these.
+  // timestamp, name, project, service, host, parent_id, trace_id; a field
+  // not set is null. (Python's SQL driver takes the first row it reads of
+  // each trace, in table order: the same for a trace written in order.)
+  // Throws std::invalid_argument naming a field that is not one of these.
   std::vector<nlohmann::json> list_traces(const std::vector<std::string>& fields);
   // The report of spec section 4 for one trace (empty "children" if unknown).
   nlohmann::json get_report(const std::string& base_id);
