@@ -62,17 +62,16 @@ bool looks_like_uuid(std::string_view s) noexcept {
 
 namespace {
 
-// Reports built here or by Python nest at most 1,000 levels; a hand-made one
-// could nest deep enough to exhaust the stack of every recursive view (and
-// make the text view's indentation grow to gigabytes).
+// Reports built from notifications nest at most max_report_depth levels; a
+// hand-made one could nest deep enough to exhaust the stack of every
+// recursive view (and make the text view's indentation grow to gigabytes).
 void check_depth(const nlohmann::json& report, const std::string& path) {
-  constexpr std::size_t max_depth = 1000;
   std::vector<std::pair<const nlohmann::json*, std::size_t>> todo{{&report, 0}};
   while (!todo.empty()) {
     const auto [node, depth] = todo.back();
     todo.pop_back();
-    if (depth > max_depth) {
-      throw user_error("'" + path + "' nests trace points more than " + std::to_string(max_depth) +
+    if (depth > max_report_depth) {
+      throw user_error("'" + path + "' nests trace points more than " + std::to_string(max_report_depth) +
                        " levels deep (a report built from notifications never does: deeper points become roots)");
     }
     const auto kids = node->find("children");

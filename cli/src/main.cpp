@@ -54,10 +54,9 @@ std::string connection_string_or_default(const std::string& given) {
 bool missing_sqlite_file(const std::string& cs, std::string* path) {
 #ifdef OSPROFILER_HAVE_STORES
   try {
-    if (osprofiler::connection_string::parse(cs).scheme != "sqlite") return false;
-    *path = osprofiler::sqlite_file(cs);
+    *path = osprofiler::sqlite_file(cs);  // throws for other schemes too
   } catch (const std::invalid_argument&) {
-    return false;  // opening the store says what is wrong with it
+    return false;  // not sqlite://, or opening the store says what is wrong with it
   }
   std::error_code ec;
   return !std::filesystem::exists(*path, ec);

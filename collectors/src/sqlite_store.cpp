@@ -375,9 +375,7 @@ class sqlite_store final : public store {
     sqlite3_bind_text(q.get(), 1, base_id.data(), static_cast<int>(base_id.size()), SQLITE_STATIC);
     skipped_rows skipped(name_);
     row_decoder decoder(skipped);
-    int rc;
-    while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) decoder.add(current_row(q.get()));
-    check(rc == SQLITE_DONE ? SQLITE_OK : rc, "read trace " + base_id);
+    each_row(q, "read trace " + base_id, [&](sqlite3_stmt* s) { decoder.add(current_row(s)); });
     return decoder.finish();
   }
 
@@ -388,12 +386,7 @@ class sqlite_store final : public store {
            " GROUP BY base_id ORDER BY t, base_id",
            name_);
     std::vector<trace_summary> out;
-    int rc;
-    while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
-      const char* t = col(q.get(), 1);
-      out.push_back({col(q.get(), 0), t ? t : ""});
-    }
-    check(rc == SQLITE_DONE ? SQLITE_OK : rc, "list traces");
+    each_row(q, "list traces", [&](sqlite3_stmt* s) { out.push_back({col(s, 0), col_text(s, 1)}); });
     return out;
   }
 
@@ -406,20 +399,18 @@ class sqlite_store final : public store {
            " FROM data WHERE base_id IS NOT NULL GROUP BY base_id ORDER BY t, base_id",
            name_);
     std::vector<notification> out;
-    int rc;
-    while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
+    each_row(q, "list traces", [&](sqlite3_stmt* s) {
       notification n;
-      n.timestamp = col_text(q.get(), 0);
-      n.base_id = col_text(q.get(), 1);
-      n.parent_id = col_text(q.get(), 2);
-      n.trace_id = col_text(q.get(), 3);
-      n.project = col_text(q.get(), 4);
-      n.host = col_text(q.get(), 5);
-      n.service = col_text(q.get(), 6);
-      n.name = col_text(q.get(), 7);
+      n.timestamp = col_text(s, 0);
+      n.base_id = col_text(s, 1);
+      n.parent_id = col_text(s, 2);
+      n.trace_id = col_text(s, 3);
+      n.project = col_text(s, 4);
+      n.host = col_text(s, 5);
+      n.service = col_text(s, 6);
+      n.name = col_text(s, 7);
       out.push_back(std::move(n));
-    }
-    check(rc == SQLITE_DONE ? SQLITE_OK : rc, "list traces");
+    });
     return out;
   }
 
@@ -432,17 +423,15 @@ class sqlite_store final : public store {
              "SELECT id, timestamp, base_id, parent_id, trace_id, project, host, service, name, data FROM data"
              " WHERE name LIKE '%stop' AND instr(data, 'etype') > 0",
              name_);
-      int rc;
-      while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
-        const stored_row r = current_row(q.get());
-        if (!r.base_id || r.data_null) continue;
+      each_row(q, "list error traces", [&](sqlite3_stmt* s) {
+        const stored_row r = current_row(s);
+        if (!r.base_id || r.data_null) return;
         try {
           if (decode_row(r).info.contains("etype")) failed.insert(r.base_id);
         } catch (const std::exception&) {
           // load() reports corrupt rows; a listing just leaves them out.
         }
-      }
-      check(rc == SQLITE_DONE ? SQLITE_OK : rc, "list error traces");
+      });
     }
     std::vector<trace_summary> out;
     for (auto& t : list_traces()) {
@@ -452,6 +441,15 @@ class sqlite_store final : public store {
   }
 
  private:
+  // Steps `q` to its end, handing each row to `on_row`; a step that fails
+  // throws as check() does, naming `what`.
+  template <typename F>
+  void each_row(stmt& q, const std::string& what, F&& on_row) {
+    int rc;
+    while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) on_row(q.get());
+    check(rc == SQLITE_DONE ? SQLITE_OK : rc, what);
+  }
+
   // SQLite's C callback after each commit: nothing may cross it.
   static int wal_committed(void* self, sqlite3* db, const char*, int frames) noexcept {
     try {

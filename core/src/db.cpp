@@ -161,9 +161,7 @@ void call::finish() noexcept {
   // Stop only our own point (see trace::end): on top, or below points
   // opened after it that are still open.
   if (!detail::owns_top(p, serial_, depth_)) {
-    if (p && detail::t_profiler == p && p->serial() == serial_ && p->depth() > depth_) {
-      detail::stop_inner(*p, depth_, id_, r);
-    }
+    detail::stop_inner(p, serial_, depth_, id_, r);
     return;
   }
   std::string name;

@@ -114,8 +114,9 @@ struct stop_record {
   std::int64_t rows = -1;
 };
 void record_stop(stop_record& r) noexcept;
-// Stops the point `id` opened at `depth` of `p` while points above it are
-// still open (detail_access::take_inner); false when it is not open there.
-bool stop_inner(profiler& p, std::size_t depth, const uuid& id, stop_record& r) noexcept;
+// Stops the point `id` opened at `depth` while points above it are still
+// open (detail_access::take_inner); false when `p` (seen with `serial`) is
+// no longer the calling thread's profiler or the point is not open there.
+bool stop_inner(profiler* p, std::uint64_t serial, std::size_t depth, const uuid& id, stop_record& r) noexcept;
 
 }  // namespace osprofiler::detail

@@ -82,14 +82,16 @@ void profiler::stop(nlohmann::json info) noexcept {
   detail::record_stop(r);
 }
 
-bool detail::stop_inner(profiler& p, std::size_t depth, const uuid& id, stop_record& r) noexcept {
+bool detail::stop_inner(profiler* p, std::uint64_t serial, std::size_t depth, const uuid& id,
+                        stop_record& r) noexcept {
+  if (!p || t_profiler != p || p->serial() != serial) return false;
   std::string name;
   try {
-    if (!detail_access::take_inner(p, depth, id, r.trace, r.parent, name)) return false;
+    if (!detail_access::take_inner(*p, depth, id, r.trace, r.parent, name)) return false;
   } catch (...) {
     return false;  // out of memory: left open, as before
   }
-  r.base = p.base();
+  r.base = p->base();
   r.stamp = now_stamp();
   r.name = &name;
   record_stop(r);
@@ -216,11 +218,11 @@ void trace::end() noexcept {
   }
   if (owner_->depth() == depth_) {
     owner_->stop(stop_info_ ? std::move(*stop_info_) : nlohmann::json());
-  } else if (owner_->depth() > depth_) {
-    // Points opened after ours are still open (an adapter's transaction).
+  } else {
+    // Points opened after ours may still be open (an adapter's transaction).
     detail::stop_record r;
     r.info = stop_info_.get();
-    detail::stop_inner(*owner_, depth_, id_, r);
+    detail::stop_inner(owner_, serial_, depth_, id_, r);
   }
 }
 

@@ -241,10 +241,9 @@ class builder {
 
   // Links children to parents in linear time. Corrupt data may hold parent
   // cycles (x -> y -> x, or a node its own parent): their members become
-  // roots. Nodes deeper than max_depth become roots too (and are counted),
+  // roots. Nodes deeper than max_report_depth become roots too (and are counted),
   // because JSON writers recurse once per level. Returns that count.
   std::size_t link(const std::vector<node*>& order) {
-    constexpr std::size_t max_depth = 1000;
     std::size_t flattened = 0;
     std::vector<node*> path;
     for (node* nd : order) {
@@ -270,7 +269,7 @@ class builder {
         if (!parent) {
           (*c)->link = root;
           (*c)->depth = 0;
-        } else if (parent->depth + 1 >= max_depth) {
+        } else if (parent->depth + 1 >= max_report_depth) {
           (*c)->link = root;
           (*c)->depth = 0;
           ++flattened;

@@ -4,6 +4,7 @@
 // Python OSProfiler's `trace show --json`.
 #pragma once
 
+#include <cstddef>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +12,10 @@
 #include "osprofiler/notifier.h"
 
 namespace osprofiler {
+
+// How deep a report nests points: a deeper point becomes a root (counted in
+// info.flattened), so that readers may walk reports recursively.
+inline constexpr std::size_t max_report_depth = 1000;
 
 // Builds the report. Tolerates any input: missing starts or stops, duplicate
 // ids, cycles (broken into roots), unparsable timestamps (skipped and
