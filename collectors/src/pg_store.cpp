@@ -75,8 +75,8 @@ bool transient(const char* sqlstate) {
 
 class pg_store final : public store {
  public:
-  pg_store(const connection_string& cs, pg_batch_method method)
-      : uri_("postgresql://" + cs.rest), name_(redact(cs.text)), method_(method) {
+  pg_store(const connection_string& cs, pg_batch_method method, bool read_only)
+      : uri_("postgresql://" + cs.rest), name_(redact(cs.text)), method_(method), read_only_(read_only) {
     // libpq knows only lower-case postgresql:// and postgres://; SQLAlchemy's
     // postgresql+psycopg2:// and any spelling of the scheme mean the same.
     char* err = nullptr;
@@ -102,6 +102,8 @@ class pg_store final : public store {
 
   // An empty batch only connects and makes the table.
   void write_text(const std::vector<notification_view>& batch) override {
+    // Not even the table is made: the CLI reads a shared store as it is.
+    if (read_only_) throw std::runtime_error("trace store '" + name_ + "' was opened read-only");
     std::lock_guard<std::mutex> lock(mu_);
     connect();
     if (batch.empty()) return ensure_table();
@@ -419,6 +421,7 @@ class pg_store final : public store {
   std::string uri_;
   std::string name_;
   pg_batch_method method_;
+  bool read_only_ = false;
   PGconn* conn_ = nullptr;
   bool has_table_ = false;
   std::string buffer_;
@@ -426,9 +429,9 @@ class pg_store final : public store {
 
 }  // namespace
 
-std::shared_ptr<store> make_pg_store(const connection_string& cs, const notifier::collector_args&,
+std::shared_ptr<store> make_pg_store(const connection_string& cs, const notifier::collector_args& args,
                                      pg_batch_method method) {
-  return std::make_shared<pg_store>(cs, method);
+  return std::make_shared<pg_store>(cs, method, args.read_only);
 }
 
 }  // namespace osprofiler::detail

@@ -117,6 +117,34 @@ std::string decoded(std::string_view text) {
   return out;
 }
 
+// Where the password of a libpq keyword/value string is ("host=db
+// password=secret", "password = 'it''s'"): up to the next space, or the
+// closing quote of a quoted value.
+std::vector<std::pair<std::size_t, std::size_t>> keyword_password_spans(const std::string& cs) {
+  std::vector<std::pair<std::size_t, std::size_t>> spans;
+  auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+  for (auto k = cs.find("password"); k != std::string::npos; k = cs.find("password", k + 1)) {
+    if (k > 0 && !space(cs[k - 1])) continue;  // part of another word or value
+    auto i = k + 8;
+    while (i < cs.size() && space(cs[i])) ++i;
+    if (i >= cs.size() || cs[i] != '=') continue;
+    ++i;
+    while (i < cs.size() && space(cs[i])) ++i;
+    auto end = i;
+    if (end < cs.size() && cs[end] == '\'') {
+      for (++end; end < cs.size() && cs[end] != '\''; ++end) {
+        if (cs[end] == '\\') ++end;
+      }
+      ++i;  // the quotes stay; what is between them goes
+    } else {
+      while (end < cs.size() && !space(cs[end])) ++end;
+    }
+    end = std::min(end, cs.size());
+    if (end > i) spans.emplace_back(i, end - i);
+  }
+  return spans;
+}
+
 // Where the passwords of a URI connection string are: user:PASSWORD@host
 // and a password=PASSWORD query parameter (libpq takes both). Errs towards
 // hiding more: the user part ends at the last '@' (a password may hold '?',
@@ -124,7 +152,7 @@ std::string decoded(std::string_view text) {
 std::vector<std::pair<std::size_t, std::size_t>> password_spans(const std::string& cs) {
   std::vector<std::pair<std::size_t, std::size_t>> spans;  // (start, length)
   const auto scheme_end = cs.find("://");
-  if (scheme_end == std::string::npos) return spans;
+  if (scheme_end == std::string::npos) return keyword_password_spans(cs);
   const auto authority = scheme_end + 3;
   if (authority >= cs.size() || cs[authority] == '/') return spans;
   const auto at = cs.rfind('@');

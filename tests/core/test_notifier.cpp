@@ -137,6 +137,11 @@ TEST_F(notifier_test, messages_never_show_a_password) {
   EXPECT_EQ(op::redact_in("missing \"=\" after \"L://u:s3cret@h/db?password=t0psecret\"", cs),
             "missing \"=\" after \"L://u:***@h/db?password=***\"");
   EXPECT_EQ(op::redact_in("cannot open " + cs, cs), "cannot open PostgreSQL://u:***@h/db?password=***");
+  // libpq's keyword/value strings, quoted values included.
+  EXPECT_EQ(op::redact("host=db password=s3cret dbname=x"), "host=db password=*** dbname=x");
+  EXPECT_EQ(op::redact("password = 'it\\'s a secret' user=u"), "password = '***' user=u");
+  EXPECT_EQ(op::redact("user=password_owner dbname=password"), "user=password_owner dbname=password");
+  EXPECT_EQ(op::redact_in("invalid token \"s3cret\"", "host=h password=s3cret"), "invalid token \"***\"");
 }
 
 TEST_F(notifier_test, file_collector_writes_json_lines_that_read_back) {

@@ -358,6 +358,97 @@ TEST_F(pqxx_adapter, stream_to_is_one_point_with_its_copy_statement) {
   EXPECT_EQ(ex[0].parent_id, starts(all, "transaction").at(0).trace_id);
 }
 
+// libpqxx refuses a commit while a stream (or subtransaction) is open,
+// before sending anything: the transaction goes on, so its point must too,
+// and the commit that follows is the one that ends it.
+TEST_F(pqxx_adapter, a_commit_refused_for_an_open_stream_leaves_the_transaction_open) {
+  raw_exec("CREATE TABLE refused (id INTEGER PRIMARY KEY)");
+  traced t;
+  opq::connection c(uri());
+  {
+    opq::work tx(c);
+    opq::stream_to s(tx, "refused");
+    s << std::make_tuple(1);
+    EXPECT_THROW(tx.commit(), ::pqxx::failure);
+    s.complete();
+    tx.exec("INSERT INTO refused VALUES (2)");
+    tx.commit();
+  }
+  auto all = t.collect();
+  auto tx = starts(all, "transaction");
+  ASSERT_EQ(tx.size(), 1u) << everything(all);
+  auto commits = starts(all, "commit");
+  ASSERT_EQ(commits.size(), 2u) << everything(all);
+  EXPECT_EQ(stop_of(all, commits[0]).info.value("etype", ""), "pqxx::failure");
+  EXPECT_FALSE(stop_of(all, commits[1]).info.contains("etype"));
+  for (const auto& n : starts(all, "execute")) EXPECT_EQ(n.parent_id, tx[0].trace_id) << everything(all);
+  EXPECT_EQ(commits[1].parent_id, tx[0].trace_id) << "the real commit is inside the transaction";
+  EXPECT_FALSE(stop_of(all, tx[0]).info.contains("etype"));
+  ::pqxx::connection raw(uri());
+  ::pqxx::nontransaction check(raw);
+  EXPECT_EQ(check.exec1("SELECT count(*) FROM refused")[0].as<int>(), 2);
+}
+
+// A stream ended by its destructor: libpqxx keeps any error for the
+// transaction's next call, so the stream's point says it cannot know.
+TEST_F(pqxx_adapter, a_stream_completed_by_its_destructor_says_so) {
+  raw_exec("CREATE TABLE dropped_stream (id INTEGER PRIMARY KEY)");
+  traced t;
+  opq::connection c(uri());
+  {
+    opq::work tx(c);
+    {
+      opq::stream_to s(tx, "dropped_stream");
+      s << std::make_tuple(1) << std::make_tuple(1);  // a duplicate key
+    }
+    EXPECT_ANY_THROW(tx.commit());
+  }
+  auto all = t.collect();
+  auto ex = starts(all, "execute");
+  ASSERT_EQ(ex.size(), 1u) << everything(all);
+  const auto& stop = stop_of(all, ex[0]);
+  EXPECT_EQ(stop.info["db"].value("completed_by", ""), "destructor") << everything(all);
+  EXPECT_EQ(stop.info["db"].value("rows", -1), 2);
+  auto commits = starts(all, "commit");
+  ASSERT_EQ(commits.size(), 1u);
+  EXPECT_TRUE(stop_of(all, commits[0]).info.contains("etype")) << "the COPY's failure surfaces at the commit";
+}
+
+// Move-assigning over an open connection drops it: a close point, as the
+// destructor makes.
+TEST_F(pqxx_adapter, move_assigning_over_an_open_connection_closes_it_as_a_point) {
+  traced t;
+  {
+    opq::connection a(uri());
+    opq::connection b(uri());
+    a = std::move(b);
+    EXPECT_TRUE(a.is_open());
+    ::pqxx::nontransaction n(a.raw());
+    EXPECT_EQ(n.exec1("SELECT 1")[0].as<int>(), 1);
+  }
+  auto all = t.collect();
+  EXPECT_EQ(starts(all, "connect").size(), 2u);
+  EXPECT_EQ(starts(all, "close").size(), 2u) << everything(all);
+}
+
+// libpq's parse errors quote the connection string: the failed connect
+// point's message must not carry the password.
+TEST_F(pqxx_adapter, a_connect_failure_message_never_shows_the_password) {
+  traced t;
+  EXPECT_ANY_THROW(opq::connection("postgresql://app:S3cretPw@[::1/orders"));
+  EXPECT_ANY_THROW(opq::connection("postgresql://app:S3cr%zzPw@127.0.0.1:1/orders"));
+  EXPECT_ANY_THROW(opq::connection("host=127.0.0.1 port=1 password=S3cretPw connect_timeout=2 bogus"));
+  auto all = t.collect();
+  const auto connects = starts(all, "connect");
+  ASSERT_EQ(connects.size(), 3u) << everything(all);
+  for (const auto& start : connects) {
+    const std::string message = stop_of(all, start).info.value("message", "");
+    EXPECT_FALSE(message.empty()) << everything(all);
+    EXPECT_EQ(message.find("S3cr"), std::string::npos) << message;
+  }
+  EXPECT_EQ(everything(all).find("S3cr"), std::string::npos);
+}
+
 TEST_F(pqxx_adapter, subtransactions_nest_inside_their_transaction) {
   raw_exec("CREATE TABLE sub (id INTEGER PRIMARY KEY)");
   traced t;

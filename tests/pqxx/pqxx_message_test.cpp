@@ -42,9 +42,24 @@ TEST(pqxx_message, context_needs_both_switches_and_continuation_lines_follow_the
 }
 
 TEST(pqxx_message, the_query_text_is_cut_wherever_it_appears_without_trace_sql) {
-  const std::string msg = "ERROR:  failed\nwhile running: UPDATE secrets SET v = 1\n";
-  EXPECT_EQ(scrub_message(msg, "UPDATE secrets SET v = 1", false, true), "ERROR:  failed\nwhile running: <statement>");
-  EXPECT_EQ(scrub_message(msg, "UPDATE secrets SET v = 1", true, true), "ERROR:  failed\nwhile running: UPDATE secrets SET v = 1");
+  const std::string msg = "failed while running: UPDATE secrets SET v = 1\n";
+  EXPECT_EQ(scrub_message(msg, "UPDATE secrets SET v = 1", false, true), "failed while running: <statement>");
+  EXPECT_EQ(scrub_message(msg, "UPDATE secrets SET v = 1", true, true), "failed while running: UPDATE secrets SET v = 1");
+}
+
+// libpq translates the LINE label (LANG=de_DE: "ZEILE 1:"), and shows only a
+// window of a long line, so neither the label nor the whole query finds the
+// echo: lines of no known field go unless both switches are on.
+TEST(pqxx_message, lines_of_unknown_fields_go_unless_nothing_is_hidden) {
+  const std::string german =
+      "ERROR:  syntax error at or near \"FRM\"\n"
+      "ZEILE 1: ...card = '4111-1111-1111-1111' AND secret_column FRM x\n"
+      "                                                          ^\n";
+  EXPECT_EQ(scrub_message(german, "SELECT whole query", false, true), "ERROR:  syntax error at or near \"FRM\"");
+  EXPECT_EQ(scrub_message(german, "", true, false), "ERROR:  syntax error at or near \"FRM\"");
+  EXPECT_EQ(scrub_message(german, "", true, true), german.substr(0, german.size() - 1));
+  const std::string detail = std::string(unique) + "Key (id)=(6) too\n";
+  EXPECT_EQ(scrub_message(detail, "", true, false), "ERROR:  duplicate key value violates unique constraint \"t_pkey\"");
 }
 
 TEST(pqxx_message, messages_that_are_not_from_the_server_pass_through) {

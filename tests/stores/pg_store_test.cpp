@@ -238,6 +238,28 @@ TEST_F(PgStore, SchemeIsNotCaseSensitive) {
   EXPECT_EQ(open_store("PostgreSQL://" + uri.substr(uri.find("://") + 3))->load(base).size(), 7u);
 }
 
+// Read-only, as the CLI opens a store: a database without the table reads
+// as empty (a shared store nobody has written to yet) and is left without
+// it; writes are refused, not turned into a table and rows.
+TEST_F(PgStore, AReadOnlyStoreCreatesNothingAndRefusesWrites) {
+  const auto uri = fresh_database("read_only");
+  auto ro = open_store(uri, store_mode::read_only);
+  EXPECT_TRUE(ro->list_traces().empty());
+  EXPECT_TRUE(ro->load("00000000-0000-4000-8000-000000000000").empty());
+  try {
+    ro->write({numbered_note("00000000-0000-4000-8000-000000000000", 0, 1700000000000000)});
+    ADD_FAILURE() << "a read-only store wrote";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("was opened read-only"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(ro->write({}), std::runtime_error);  // an empty batch would make the table
+  EXPECT_EQ(sql(uri, "SELECT to_regclass('data') IS NULL"), "t\n");
+
+  // With the table (written by a writable store), the read-only one reads it.
+  const auto base = record_sample_trace(open_store(uri));
+  EXPECT_EQ(ro->load(base).size(), 7u);
+}
+
 // A table creation that fails (here: no right to create in schema public)
 // must not leave the collector's connection inside the aborted script
 // transaction: once the right is granted, the same store writes. (Every

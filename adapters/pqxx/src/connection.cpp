@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "osprofiler/profiler.h"
+#include "osprofiler/store.h"
 
 namespace osprofiler::pqxx {
 namespace {
@@ -62,7 +63,21 @@ connection::connection(const std::string& options, std::string point_name)
   if (active()) describe_options(ep, options);
   {
     db::call c(ep, "connect");
-    detail::run(c, [&] { state_->raw = std::make_unique<::pqxx::connection>(options); });
+    try {
+      state_->raw = std::make_unique<::pqxx::connection>(options);
+    } catch (...) {
+      if (c.recording()) {
+        // libpq's parse errors quote the string, password included.
+        detail::failure f = detail::current_failure();
+        try {
+          f.message = redact_in(std::move(f.message), options);
+        } catch (...) {
+          f.message.clear();
+        }
+        detail::apply(c, f);
+      }
+      throw;
+    }
   }
   // From now on, what the server says rather than what was asked for.
   try {
@@ -82,7 +97,19 @@ connection::~connection() {
 }
 
 connection::connection(connection&&) noexcept = default;
-connection& connection::operator=(connection&&) noexcept = default;
+connection& connection::operator=(connection&& other) noexcept {
+  if (this != &other) {
+    // The connection replaced is dropped open: a close point, as in the destructor.
+    if (state_ && state_->raw && is_open() && active()) {
+      try {
+        close();
+      } catch (...) {
+      }
+    }
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
 
 void connection::prepare(const std::string& name, const std::string& definition) {
   db::shared_text text = db::make_text(definition);

@@ -39,17 +39,29 @@ std::string scrub_message(std::string_view message, std::string_view query, bool
   std::string out;
   out.reserve(message.size());
   bool keeping = true;
+  bool first = true;
+  bool kept_last = false;
   std::size_t pos = 0;
   while (pos < message.size()) {
     std::size_t eol = message.find('\n', pos);
     if (eol == std::string_view::npos) eol = message.size();
     const std::string_view line = message.substr(pos, eol - pos);
     const std::string_view field = field_of(line);
-    if (!field.empty()) keeping = keeps(field, keep_sql, keep_params);
-    if (keeping) {
+    bool keep = keeping;
+    if (!field.empty()) {
+      keep = keeping = keeps(field, keep_sql, keep_params);
+    } else if (!first && !(keep_sql && keep_params)) {
+      // A line of no field we know: libpq translates some labels ("ZEILE 1:"
+      // for "LINE 1:"), so it may echo what a switch hides. Dropped unless
+      // nothing is hidden; only the caret under a kept LINE echo is safe.
+      keep = kept_last && keep_sql && line.find_first_not_of(" ^") == std::string_view::npos;
+    }
+    if (keep) {
       out.append(line);
       out.push_back('\n');
     }
+    first = false;
+    kept_last = keep;
     pos = eol + 1;
   }
   if (!keep_sql && query.size() >= 4) {  // libpqxx may quote the whole statement

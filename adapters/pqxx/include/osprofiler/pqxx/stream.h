@@ -44,19 +44,45 @@ inline db::call copy_point(transaction_base& tx, const std::string& table, const
     return db::call{};
   }
 }
+// A stream's hold on its transaction: while it is open, the transaction's
+// commit() is refused by libpqxx without ending it (transaction_base::focus_).
+class focus {
+ public:
+  focus() = default;
+  focus(const focus&) = delete;
+  focus& operator=(const focus&) = delete;
+  ~focus() { release(); }
+  void hold(transaction_base& tx) noexcept {
+    tx_ = &tx;
+    ++tx.focus_;
+  }
+  void release() noexcept {
+    if (tx_) --tx_->focus_;
+    tx_ = nullptr;
+  }
+
+ private:
+  transaction_base* tx_ = nullptr;
+};
 }  // namespace detail
 
 class stream_from {
  public:
   stream_from(transaction_base& tx, const std::string& table) : call_(detail::copy_point(tx, table, nullptr, "TO STDOUT")) {
     detail::run(call_, [&] { raw_.emplace(tx.raw(), table); });
+    focus_.hold(tx);
   }
   template <typename Columns>
   stream_from(transaction_base& tx, const std::string& table, const Columns& columns)
       : call_(columns_point(tx, table, columns)) {
     detail::run(call_, [&] { raw_.emplace(tx.raw(), table, columns); });
+    focus_.hold(tx);
   }
+  // Like pqxx::stream_from, ends the COPY if complete() was not called.
+  // libpqxx keeps an error from that for the transaction's next call, so
+  // the point cannot know the outcome: it says so (db.completed_by).
   ~stream_from() noexcept {
+    if (raw_ && call_.recording()) call_.stop_attribute("completed_by", "destructor");
     try {
       raw_.reset();
     } catch (...) {
@@ -69,6 +95,7 @@ class stream_from {
   // Ends the COPY and the trace point.
   void complete() {
     call_.rows(rows_);
+    focus_.release();
     detail::run(call_, [&] { raw_->complete(); });
     call_.finish();
   }
@@ -105,21 +132,27 @@ class stream_from {
   db::call call_;
   std::optional<::pqxx::stream_from> raw_;
   std::int64_t rows_ = 0;
+  detail::focus focus_;
 };
 
 class stream_to {
  public:
   stream_to(transaction_base& tx, const std::string& table) : call_(detail::copy_point(tx, table, nullptr, "FROM STDIN")) {
     detail::run(call_, [&] { raw_.emplace(tx.raw(), table); });
+    focus_.hold(tx);
   }
   template <typename Columns>
   stream_to(transaction_base& tx, const std::string& table, const Columns& columns)
       : call_(columns_point(tx, table, columns)) {
     detail::run(call_, [&] { raw_.emplace(tx.raw(), table, columns); });
+    focus_.hold(tx);
   }
-  // Like pqxx::stream_to, completes the COPY if complete() was not called
-  // (errors are swallowed there; call complete() to see them).
+  // Like pqxx::stream_to, completes the COPY if complete() was not called.
+  // libpqxx keeps an error from that (a duplicate key) for the transaction's
+  // next call, where it is recorded; this point says it cannot know the
+  // outcome (db.completed_by "destructor"). Call complete() to have it here.
   ~stream_to() noexcept {
+    if (raw_ && call_.recording()) call_.stop_attribute("completed_by", "destructor");
     try {
       raw_.reset();
     } catch (...) {
@@ -132,6 +165,7 @@ class stream_to {
   // Ends the COPY (the server checks the rows now) and the trace point.
   void complete() {
     call_.rows(rows_);
+    focus_.release();
     detail::run(call_, [&] { raw_->complete(); });
     call_.finish();
   }
@@ -161,6 +195,7 @@ class stream_to {
   db::call call_;
   std::optional<::pqxx::stream_to> raw_;
   std::int64_t rows_ = 0;
+  detail::focus focus_;
 };
 
 }  // namespace osprofiler::pqxx

@@ -35,6 +35,9 @@ namespace osprofiler::pqxx {
 
 template <typename Raw>
 class basic_transaction;
+namespace detail {
+class focus;
+}
 
 // What every traced transaction offers; made through basic_transaction.
 class transaction_base {
@@ -118,6 +121,13 @@ class transaction_base {
   // ends the transaction point (failed if the commit failed).
   void commit() {
     if (!bounded_) return raw_->commit();
+    if (focus_ > 0) {
+      // A stream or subtransaction is still open: libpqxx refuses before
+      // sending anything, and the transaction stays open.
+      db::call c(state_->ep, "commit");
+      detail::run(c, [&] { raw_->commit(); });
+      return;
+    }
     ender guard{*this, {}};
     db::call c(state_->ep, "commit");
     detail::run(c, [&] { raw_->commit(); }, &guard.failed);
@@ -191,8 +201,18 @@ class transaction_base {
       }
     }
     if (std::uncaught_exceptions() > uncaught_ && !last_failure_.etype.empty()) detail::apply(tx_, last_failure_);
+    end();
+  }
+
+  // The transaction has ended: its point stops, and a subtransaction no
+  // longer keeps its parent from committing.
+  void end() noexcept {
     ended_ = true;
     tx_.finish();
+    if (focus_parent_) {
+      --focus_parent_->focus_;
+      focus_parent_ = nullptr;
+    }
   }
 
   ::pqxx::transaction_base* raw_ = nullptr;
@@ -200,6 +220,7 @@ class transaction_base {
  private:
   template <typename>
   friend class basic_transaction;
+  friend class detail::focus;
 
   // Ends the transaction point once the commit / rollback point has stopped.
   struct ender {
@@ -207,8 +228,7 @@ class transaction_base {
     detail::failure failed;
     ~ender() {
       if (!failed.etype.empty()) detail::apply(t.tx_, failed);
-      t.ended_ = true;
-      t.tx_.finish();
+      t.end();
     }
   };
 
@@ -240,6 +260,8 @@ class transaction_base {
   detail::connection_state* state_;
   bool bounded_;
   bool ended_ = false;
+  int focus_ = 0;                            // streams and subtransactions open on this one
+  transaction_base* focus_parent_ = nullptr;  // a subtransaction's parent, until it ends
   int uncaught_;
   db::call tx_;
   detail::failure last_failure_;
@@ -272,6 +294,8 @@ class basic_transaction final : public transaction_base {
       raw_typed_.emplace(*parent.raw_typed_, name);
       return static_cast<::pqxx::transaction_base*>(&*raw_typed_);
     });
+    focus_parent_ = &parent;
+    ++parent.focus_;
   }
 
   ~basic_transaction() { close(); }
