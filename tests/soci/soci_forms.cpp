@@ -261,6 +261,66 @@ TEST_P(soci_forms, bulk_vectors_record_their_batch_size) {
   EXPECT_EQ(select_stop.value("rows", -1), 100) << c.text();
 }
 
+// One statement object bound anew (bind_clean_up, then other elements):
+// rows are what the new set does, not what the old one did.
+TEST_P(soci_forms, a_statement_bound_anew_counts_rows_for_its_new_elements) {
+  auto fx = GetParam();
+  if (fx.system == "postgresql") GTEST_SKIP() << "SOCI's PostgreSQL backend cannot prepare one statement object twice";
+  auto [cs, ns] = fx.make_db();
+  traced_scope t;
+  long long affected = -1;
+  {
+    osprofiler::soci::session sql(*fx.factory, cs);
+    sql << "CREATE TABLE f_rebind (id INTEGER PRIMARY KEY, v INTEGER)";
+    sql << "INSERT INTO f_rebind (id, v) VALUES (1, 10)";
+    ::soci::statement st(sql);
+    int x = 0;
+    st.exchange(::soci::into(x));
+    st.alloc();
+    st.prepare("SELECT v FROM f_rebind WHERE id = 1");
+    st.define_and_bind();
+    st.execute(true);
+    EXPECT_EQ(x, 10);
+    st.bind_clean_up();
+    int v = 20;
+    st.exchange(::soci::use(v));
+    st.prepare("INSERT INTO f_rebind (id, v) VALUES (2, " + fx.placeholder + ")");
+    st.define_and_bind();
+    st.execute(true);
+    affected = st.get_affected_rows();
+  }
+  EXPECT_EQ(affected, 1);
+  auto c = t.collect();
+  auto ex = c.starts("execute");
+  ASSERT_EQ(ex.size(), 4u) << c.text();
+  EXPECT_EQ(c.stop_db(ex[2]).value("rows", -1), 1) << c.text();
+  EXPECT_EQ(c.stop_db(ex[3]).value("rows", -1), 1) << c.text();
+}
+
+// osprofiler::soci::session takes what soci::session takes:
+// connection_parameters (with options) and a connection_pool.
+TEST_P(soci_forms, a_session_opens_from_connection_parameters_traced) {
+  auto fx = GetParam();
+  auto [cs, ns] = fx.make_db();
+  traced_scope t;
+  {
+    ::soci::connection_parameters params(*fx.factory, cs);
+    params.set_option(::soci::option_reconnect, ::soci::option_true);
+    osprofiler::soci::session sql(params);
+    EXPECT_TRUE(osprofiler::soci::is_traced(sql));
+    sql << "SELECT 1";
+    osprofiler::soci::session later;
+    later.open(params);
+    EXPECT_TRUE(osprofiler::soci::is_traced(later));
+    std::string value;
+    EXPECT_TRUE(osprofiler::soci::traced(params).get_option(::soci::option_reconnect, value));
+    EXPECT_EQ(value, ::soci::option_true);
+  }
+  auto c = t.collect();
+  EXPECT_EQ(c.starts("connect").size(), 2u) << c.text();
+  EXPECT_EQ(c.starts("execute").size(), 1u) << c.text();
+}
+
 TEST_P(soci_forms, errors_carry_category_and_code_and_reach_the_caller_unchanged) {
   auto fx = GetParam();
   auto [cs, ns] = fx.make_db();

@@ -5,9 +5,12 @@
 #include <unistd.h>
 
 #include <soci/postgresql/soci-postgresql.h>
+#include <soci/soci-platform.h>
+#include <soci/callbacks.h>  // needs soci-platform.h first
 
 #include "osprofiler/profiler.h"
 #include "soci_context.h"
+#include "traced_backend.h"
 
 namespace osprofiler::testing {
 namespace {
@@ -122,6 +125,146 @@ TEST(soci_pg, a_query_failing_while_soci_describes_its_rows_is_recorded) {
   EXPECT_EQ(failed[0].info["db"]["sqlstate"], "22012");
   EXPECT_EQ(failed[0].info["db"]["category"], "unknown");
   EXPECT_EQ(failed[0].info["etype"], "soci::postgresql_soci_error");
+}
+
+// A range of a vector with indicators: SOCI reads ind[i] for element i (not
+// ind[i - begin]), and so must db.params. (SOCI's SQLite backend has no
+// ranges.)
+TEST(soci_pg, a_vector_range_with_indicators_shows_its_own_nulls) {
+  auto [cs, ns] = fresh_database();
+  options o;
+  o.trace_sql = true;
+  o.trace_sql_params = true;
+  tracing_scope scope(o);
+  init("k");
+  std::string stored;
+  {
+    osprofiler::soci::session sql(::soci::postgresql, cs);
+    sql << "CREATE TABLE f_range (v VARCHAR(10))";
+    std::vector<std::string> vs{"a", "b", "c", "d"};
+    std::vector<::soci::indicator> ind{::soci::i_null, ::soci::i_ok, ::soci::i_ok, ::soci::i_null};
+    std::size_t end = 3;  // SOCI takes the end by reference
+    sql << "INSERT INTO f_range (v) VALUES (:v)", ::soci::use(vs, ind, 1, end);
+    ::soci::rowset<std::string> rs = (sql.prepare << "SELECT v FROM f_range ORDER BY v");
+    for (const auto& v : rs) stored += v + ",";
+  }
+  clean();
+  EXPECT_EQ(stored, "b,c,");
+  std::vector<nlohmann::json> params;
+  for (const auto& n : scope.collect()) {
+    if (n.name == "db-start" && n.info["db"].value("api", "") == "execute" && n.info["db"].contains("params")) {
+      params.push_back(n.info["db"]["params"]);
+    }
+  }
+  ASSERT_EQ(params.size(), 1u);
+  EXPECT_EQ(params[0], nlohmann::json::parse(R"([["b","c"]])"));
+}
+
+// With trace_sql and trace_sql_params off, a failure's message keeps neither
+// the statement's echo (LINE 1: ...) nor the key values (DETAIL: ...).
+TEST(soci_pg, failure_messages_keep_no_sql_or_values_the_switches_hide) {
+  auto [cs, ns] = fresh_database();
+  options off;  // trace_sql and trace_sql_params off
+  tracing_scope scope(off);
+  init("k");
+  std::vector<std::string> whats;
+  {
+    osprofiler::soci::session sql(::soci::postgresql, cs);
+    sql << "CREATE TABLE u (email TEXT PRIMARY KEY)";
+    std::string email = "alice@example.com";
+    sql << "INSERT INTO u VALUES (:e)", ::soci::use(email);
+    try {
+      sql << "INSERT INTO u VALUES (:e)", ::soci::use(email);
+    } catch (const ::soci::soci_error& e) {
+      whats.push_back(e.what());
+    }
+    try {
+      sql << "select * from u where secret_column = 'hunter2' and emial = 'x'";
+    } catch (const ::soci::soci_error& e) {
+      whats.push_back(e.what());
+    }
+  }
+  clean();
+  ASSERT_EQ(whats.size(), 2u);
+  EXPECT_NE(whats[0].find("alice@example.com"), std::string::npos) << "the user's exception is unchanged";
+  EXPECT_NE(whats[1].find("hunter2"), std::string::npos) << whats[1];
+  auto failed = failures(scope.collect());
+  ASSERT_EQ(failed.size(), 2u);
+  for (const auto& f : failed) {
+    const std::string m = f.info.value("message", "");
+    EXPECT_FALSE(m.empty());
+    EXPECT_EQ(m.find("alice"), std::string::npos) << m;
+    EXPECT_EQ(m.find("hunter2"), std::string::npos) << m;
+  }
+  EXPECT_NE(failed[0].info.value("message", "").find("duplicate key"), std::string::npos);
+}
+
+// db.namespace comes from the database name only: never from a query
+// string's other parameters (a password among them).
+TEST(soci_pg, the_namespace_never_takes_a_password) {
+  using osprofiler::soci::detail::namespace_of;
+  EXPECT_EQ(namespace_of("postgresql://u@?host=/tmp/pg&port=5&dbname=app&password=hunter2"), "app");
+  EXPECT_EQ(namespace_of("postgresql://u@h/?sslrootcert=/etc/ca.pem&password=hunter2"), "");
+  EXPECT_EQ(namespace_of("postgresql://u:p/w@h:5/orders?password=x"), "orders");
+  EXPECT_EQ(namespace_of("DSN=pg; database=app;uid=u;pwd=hunter2"), "app");
+  EXPECT_EQ(namespace_of("password='a\\' dbname=x' dbname=real"), "real");
+  EXPECT_EQ(namespace_of("host=h dbname='my db' password=hunter2"), "my db");
+  EXPECT_EQ(namespace_of("db=app.db timeout=2"), "app.db");
+  EXPECT_EQ(namespace_of("app.db"), "app.db");
+}
+
+// libpq quotes a malformed connect string in its error: the failed connect
+// point hides the password.
+TEST(soci_pg, a_connect_failure_message_never_shows_the_password) {
+  tracing_scope scope;
+  init("k");
+  EXPECT_ANY_THROW(osprofiler::soci::session(::soci::postgresql, "postgresql://app:S3cretPw@[::1/orders"));
+  clean();
+  auto all = scope.collect();
+  auto failed = failures(all);
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_FALSE(failed[0].info.value("message", "").empty());
+  for (const auto& n : all) EXPECT_EQ(dump_json(n.to_json()).find("S3cr"), std::string::npos) << dump_json(n.to_json());
+}
+
+// set_failover_callback() lands on the traced backend; the real one must
+// have it before any call that reaches the server, a prepare included.
+TEST(soci_pg, the_failover_callback_is_called_when_a_prepare_finds_the_connection_lost) {
+  struct counting : ::soci::failover_callback {
+    int started_ = 0, failed_ = 0;
+    void started() override { ++started_; }
+    void failed(bool& retry, std::string&) override {
+      ++failed_;
+      retry = false;
+    }
+  };
+  auto run = [](bool traced_session) {
+    auto [cs, ns] = fresh_database();
+    counting cb;
+    std::unique_ptr<::soci::session> sql = traced_session ? std::make_unique<osprofiler::soci::session>(::soci::postgresql, cs)
+                                                          : std::make_unique<::soci::session>(::soci::postgresql, cs);
+    int pid = 0;
+    *sql << "SELECT pg_backend_pid()", ::soci::into(pid);
+    {
+      ::soci::session admin(::soci::postgresql, cs);
+      admin << "SELECT pg_terminate_backend(" + std::to_string(pid) + ")";
+    }
+    sql->set_failover_callback(cb);
+    try {
+      int one = 0;
+      ::soci::statement st = (sql->prepare << "SELECT 1", ::soci::into(one));
+      st.execute(true);
+    } catch (const ::soci::soci_error&) {
+    }
+    return std::make_pair(cb.started_, cb.failed_);
+  };
+  tracing_scope scope;
+  init("k");
+  const auto plain = run(false);
+  const auto traced = run(true);
+  clean();
+  EXPECT_GT(plain.first, 0) << "SOCI itself calls it here";
+  EXPECT_EQ(traced, plain);
 }
 
 TEST(soci_pg, constraint_violations_carry_their_category) {

@@ -6,6 +6,9 @@
 
 #include <soci/error.h>
 
+#include "osprofiler/options.h"
+#include "osprofiler/profiler.h"
+#include "osprofiler/store.h"
 #include "traced_backend.h"
 
 #ifdef OSPROFILER_SOCI_HAVE_SQLITE3
@@ -46,7 +49,7 @@ void backend_code(const ::soci::soci_error& e, nlohmann::json& db) {
 
 }  // namespace
 
-void record_failure(db::call& c) noexcept {
+void record_failure(db::call& c, std::string_view query, const std::string* connect_string) noexcept {
   if (!c.recording()) return;
   try {
     const std::exception_ptr ep = std::current_exception();
@@ -64,6 +67,8 @@ void record_failure(db::call& c) noexcept {
     } catch (...) {
       message = "unknown exception";
     }
+    message = db::scrub_message(message, query, trace_sql(), trace_sql_params());
+    if (connect_string) message = redact_in(std::move(message), *connect_string);
     c.fail(exception_type_name(ep), std::move(message), std::move(db));
   } catch (...) {
   }

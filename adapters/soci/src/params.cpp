@@ -182,7 +182,7 @@ class traced_vector_use final : public sd::vector_use_type_backend, public param
     const std::size_t last = end_ ? std::min(*end_, n) : n;
     nlohmann::json values = nlohmann::json::array();
     for (std::size_t i = first; i < last && i - first < max_bulk_values; ++i) {
-      const bool null = ind_ != nullptr && ind_[i - first] == ::soci::i_null;
+      const bool null = ind_ != nullptr && ind_[i] == ::soci::i_null;  // indexed like the values
       values.push_back(null ? nlohmann::json(nullptr) : vector_value(data_, type_, i));
     }
     if (last > first && last - first > max_bulk_values) {
@@ -215,6 +215,7 @@ class traced_vector_use final : public sd::vector_use_type_backend, public param
 }  // namespace
 
 sd::standard_use_type_backend* traced_statement_backend::make_use_type_backend() {
+  rebinding();
   auto p = std::make_unique<traced_use>(inner_->make_use_type_backend());
   uses_.push_back(p.get());
   p->owner_ = this;
@@ -222,6 +223,7 @@ sd::standard_use_type_backend* traced_statement_backend::make_use_type_backend()
 }
 
 sd::vector_use_type_backend* traced_statement_backend::make_vector_use_type_backend() {
+  rebinding();
   bulk_ = true;
   auto p = std::make_unique<traced_vector_use>(inner_->make_vector_use_type_backend());
   uses_.push_back(p.get());

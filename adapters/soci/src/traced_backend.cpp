@@ -46,42 +46,57 @@ std::string backend_name_of(const ::soci::backend_factory& f) {
   return "";
 }
 
-std::string unquote(std::string v) {
-  if (v.size() >= 2 && (v.front() == '\'' || v.front() == '"') && v.back() == v.front()) return v.substr(1, v.size() - 2);
-  return v;
-}
-
 }  // namespace
 
 std::string namespace_of(const std::string& cs) {
   const auto scheme = cs.find("://");
   if (scheme != std::string::npos && cs.find('=') > scheme) {
-    // URI: scheme://[user@]host[:port]/dbname[?params]
-    const auto slash = cs.find('/', scheme + 3);
-    if (slash == std::string::npos) return "";
-    return cs.substr(slash + 1, cs.find('?', slash) == std::string::npos ? std::string::npos
-                                                                         : cs.find('?', slash) - slash - 1);
+    // URI: scheme://[user[:password]@]host[:port][/dbname][?key=value&...].
+    // The host starts after the last '@' (a password may hold '/'), the
+    // path ends at '?' or '#'; without a path, a dbname parameter names it.
+    const auto end = std::min(cs.find_first_of("?#", scheme + 3), cs.size());
+    const auto at = cs.rfind('@', end == cs.size() ? std::string::npos : end);
+    const auto host = at != std::string::npos && at > scheme ? at + 1 : scheme + 3;
+    const auto slash = cs.find('/', host);
+    if (slash < end && slash + 1 < end) return cs.substr(slash + 1, end - slash - 1);
+    if (end < cs.size() && cs[end] == '?') {
+      for (auto k = end + 1; k < cs.size();) {
+        const auto amp = std::min(cs.find_first_of("&#", k), cs.size());
+        const auto eq = cs.find('=', k);
+        if (eq < amp && cs.compare(k, eq - k, "dbname") == 0) return cs.substr(eq + 1, amp - eq - 1);
+        if (amp >= cs.size() || cs[amp] == '#') break;
+        k = amp + 1;
+      }
+    }
+    return "";
   }
   if (cs.find('=') == std::string::npos) return cs;  // a bare SQLite file name (or ":memory:")
-  // key=value pairs separated by blanks; values may be quoted.
+  // key=value pairs separated by blanks (libpq, SOCI) or ';' (ODBC); values
+  // may be quoted, with backslash escapes inside the quotes (libpq).
+  auto separator = [](char c) { return c == ';' || std::isspace(static_cast<unsigned char>(c)); };
   std::size_t i = 0;
   while (i < cs.size()) {
-    while (i < cs.size() && std::isspace(static_cast<unsigned char>(cs[i]))) ++i;
+    while (i < cs.size() && separator(cs[i])) ++i;
     const auto eq = cs.find('=', i);
     if (eq == std::string::npos) break;
     std::string key = cs.substr(i, eq - i);
     while (!key.empty() && std::isspace(static_cast<unsigned char>(key.back()))) key.pop_back();
     std::size_t j = eq + 1;
     while (j < cs.size() && cs[j] == ' ') ++j;
-    std::size_t end;
+    std::size_t end = j;
+    std::string value;
     if (j < cs.size() && (cs[j] == '\'' || cs[j] == '"')) {
-      end = cs.find(cs[j], j + 1);
-      end = end == std::string::npos ? cs.size() : end + 1;
+      for (end = j + 1; end < cs.size() && cs[end] != cs[j]; ++end) {
+        if (cs[end] == '\\' && end + 1 < cs.size()) ++end;
+        value += cs[end];
+      }
+      end = std::min(end + 1, cs.size());
     } else {
-      end = j;
-      while (end < cs.size() && !std::isspace(static_cast<unsigned char>(cs[end]))) ++end;
+      while (end < cs.size() && !separator(cs[end])) ++end;
+      value = cs.substr(j, end - j);
     }
-    if (key == "db" || key == "dbname" || key == "database" || key == "service") return unquote(cs.substr(j, end - j));
+    for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (key == "db" || key == "dbname" || key == "database" || key == "service") return value;
     i = end;
   }
   return "";
@@ -102,7 +117,7 @@ sd::session_backend* traced_factory::make_session(const ::soci::connection_param
   try {
     inner.reset(inner_.make_session(params));
   } catch (...) {
-    record_failure(c);
+    record_failure(c, {}, &params.get_connect_string());  // libpq's parse errors quote it
     throw;
   }
   if (*ep.system == '\0') ep.system = system_literal(inner->get_backend_name());
@@ -175,6 +190,7 @@ void traced_session_backend::rollback() {
 }
 
 sd::statement_backend* traced_session_backend::make_statement_backend() {
+  sync_failover();
   std::unique_ptr<sd::statement_backend> inner(inner_->make_statement_backend());
   return new traced_statement_backend(*this, std::move(inner));
 }
@@ -196,6 +212,7 @@ void traced_statement_backend::clean_up() {
 }
 
 void traced_statement_backend::prepare(std::string const& query, sd::statement_type type) {
+  session_.sync_failover();  // every call that may reach the server: it may reconnect
   text_.reset();
   if (enabled()) {
     // Kept even with trace_sql off: switching it on applies to statements
@@ -210,7 +227,7 @@ void traced_statement_backend::prepare(std::string const& query, sd::statement_t
     try {
       inner_->prepare(query, type);
     } catch (...) {
-      record_failure(c);
+      record_failure(c, query);
       throw;
     }
     return;
@@ -222,7 +239,7 @@ void traced_statement_backend::prepare(std::string const& query, sd::statement_t
     // its failure is a failed execute point.
     if (active()) {
       db::call c(session_.endpoint(), "execute", text_);
-      record_failure(c);
+      record_failure(c, query);
     }
     throw;
   }
@@ -246,6 +263,7 @@ int traced_statement_backend::prepare_for_describe() {
   // Dynamic rows (soci::row, rowset<row>): some backends (PostgreSQL) run the
   // query here, so the execution point starts here; execute() continues it.
   finish_execution();
+  session_.sync_failover();
   described_ = false;
   if (active()) {
     start_execution();
@@ -254,7 +272,7 @@ int traced_statement_backend::prepare_for_describe() {
   try {
     return inner_->prepare_for_describe();
   } catch (...) {
-    record_failure(exec_);
+    record_failure(exec_, statement_text());
     exec_.finish();
     described_ = false;
     throw;
@@ -262,10 +280,11 @@ int traced_statement_backend::prepare_for_describe() {
 }
 
 void traced_statement_backend::describe_column(int col, ::soci::data_type& dtype, std::string& name) {
+  session_.sync_failover();
   try {
     inner_->describe_column(col, dtype, name);
   } catch (...) {
-    record_failure(exec_);
+    record_failure(exec_, statement_text());
     exec_.finish();
     described_ = false;
     throw;
@@ -280,12 +299,13 @@ sd::statement_backend::exec_fetch_result traced_statement_backend::execute(int n
     if (active()) start_execution();
   }
   session_.sync_failover();
+  executed_ = true;
   if (!exec_.recording()) return inner_->execute(number);
   exec_fetch_result r;
   try {
     r = inner_->execute(number);
   } catch (...) {
-    record_failure(exec_);
+    record_failure(exec_, statement_text());
     exec_.finish();
     throw;
   }
@@ -294,12 +314,13 @@ sd::statement_backend::exec_fetch_result traced_statement_backend::execute(int n
 }
 
 sd::statement_backend::exec_fetch_result traced_statement_backend::fetch(int number) {
+  session_.sync_failover();  // single-row mode fetches from the server
   if (!exec_.recording()) return inner_->fetch(number);
   exec_fetch_result r;
   try {
     r = inner_->fetch(number);
   } catch (...) {
-    record_failure(exec_);
+    record_failure(exec_, statement_text());
     exec_.finish();
     throw;
   }
@@ -346,11 +367,13 @@ void traced_statement_backend::account(exec_fetch_result r, int number, bool fro
 }
 
 sd::standard_into_type_backend* traced_statement_backend::make_into_type_backend() {
+  rebinding();
   ++intos_;
   return inner_->make_into_type_backend();
 }
 
 sd::vector_into_type_backend* traced_statement_backend::make_vector_into_type_backend() {
+  rebinding();
   ++intos_;
   bulk_ = true;
   return inner_->make_vector_into_type_backend();
@@ -445,6 +468,14 @@ std::pair<std::string, std::string> split_full(const std::string& full) {
   return {full.substr(0, pos), full.substr(pos + 3)};
 }
 }  // namespace
+
+::soci::connection_parameters traced(const ::soci::connection_parameters& params) {
+  if (!params.get_factory()) return params;  // SOCI says what is missing when it is opened
+  ::soci::connection_parameters out(traced(*params.get_factory()), params.get_connect_string());
+  std::string value;
+  if (params.get_option(::soci::option_reconnect, value)) out.set_option(::soci::option_reconnect, value);
+  return out;
+}
 
 session::session(const std::string& full_connect_string)
     : ::soci::session(traced(split_full(full_connect_string).first), split_full(full_connect_string).second) {}

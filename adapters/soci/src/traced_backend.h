@@ -29,15 +29,19 @@ namespace osprofiler::soci::detail {
 
 namespace sd = ::soci::details;
 
-// db.namespace for a connect string: db / dbname / database / service, the
-// path of a postgresql:// URI, or the whole string when it has no key=value
-// (an SQLite file name). Empty when none is found.
+// db.namespace for a connect string: db / dbname / database / service (pairs
+// separated by blanks or ';', values possibly quoted), the path of a URI
+// (after the last '@', up to '?' or '#') or its dbname parameter, or the
+// whole string when it has no key=value (an SQLite file name). Empty when
+// none is found. Nothing else of the string: never a password.
 std::string namespace_of(const std::string& connect_string);
 
 // Records the exception being handled (call only inside a catch block) as the
 // failure of `c`: etype, message, db.category (SOCI's error category) and the
-// backend's code (db.code for SQLite, db.sqlstate for PostgreSQL).
-void record_failure(db::call& c) noexcept;
+// backend's code (db.code for SQLite, db.sqlstate for PostgreSQL). The
+// message keeps what the switches allow (db::scrub_message, `query` being the
+// statement's text), and a connect string's password is hidden in it.
+void record_failure(db::call& c, std::string_view query = {}, const std::string* connect_string = nullptr) noexcept;
 
 class traced_factory final : public ::soci::backend_factory {
  public:
@@ -169,14 +173,25 @@ class traced_statement_backend final : public sd::statement_backend {
   // point or parks it while more fetches may come.
   void account(exec_fetch_result r, int number, bool from_execute) noexcept;
   nlohmann::json render_params() const;
+  std::string_view statement_text() const noexcept { return text_ ? std::string_view(*text_) : std::string_view(); }
 
   traced_session_backend& session_;
   std::unique_ptr<sd::statement_backend> inner_;
   db::shared_text text_;  // kept while the profiler is enabled
   db::call exec_;         // the current execution, parked between fetches
   bool described_ = false;  // exec_ was started by prepare_for_describe()
+  // Elements bound after an execution are a new set (statement::
+  // bind_clean_up() then exchange()): what the old set had is forgotten.
+  void rebinding() noexcept {
+    if (!executed_) return;
+    executed_ = false;
+    intos_ = 0;
+    bulk_ = false;
+  }
+
   int intos_ = 0;
-  bool bulk_ = false;  // has vector into or use elements
+  bool executed_ = false;  // execute() ran since elements were last bound
+  bool bulk_ = false;      // has vector into or use elements
   bool batch_recorded_ = false;
   std::vector<param_source*> uses_;
 };

@@ -29,6 +29,16 @@ using shared_text = std::shared_ptr<const std::string>;
 // driver received it here and replaced with U+FFFD when it is serialised.
 shared_text make_text(std::string_view text);
 
+// A server's error message (libpq's layout: "ERROR:  ...", "DETAIL:  ...",
+// "LINE 1: ..." with its caret line) with what the switches forbid removed:
+// with keep_sql false the statement text (`query` wherever it appears, the
+// LINE/caret echo, QUERY, CONTEXT and STATEMENT fields); with keep_params
+// false the DETAIL field, which echoes key values ("Key (id)=(5) already
+// exists"). Unless both are on, lines of no known field go too (libpq
+// translates some labels). The first line always stays; trailing white space
+// is cut. For adapters whose drivers quote server messages (libpqxx, SOCI).
+std::string scrub_message(std::string_view message, std::string_view query, bool keep_sql, bool keep_params);
+
 // Interned text and JSON live until the process ends; one copy per distinct
 // value, so a trace point can point at them without reference counting.
 // Meant for the few values a connection has (namespace, server address).

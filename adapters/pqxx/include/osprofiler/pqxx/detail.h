@@ -48,11 +48,8 @@ failure current_failure() noexcept;
 // Records `f` as the failure of `c`.
 void apply(db::call& c, const failure& f) noexcept;
 
-// A server message with what the switches forbid removed: with keep_sql
-// false the statement text (`query`, the LINE/caret echo, QUERY, CONTEXT and
-// STATEMENT fields); with keep_params false the DETAIL field, which echoes
-// key values ("Key (id)=(5) already exists"). Trailing white space is cut.
-std::string scrub_message(std::string_view message, std::string_view query, bool keep_sql, bool keep_params);
+// See db::scrub_message (shared with the SOCI adapter).
+using db::scrub_message;
 
 // Rows returned by a query, or affected by a command (libpqxx's
 // affected_rows(): 0 for commands without a count, such as DDL).

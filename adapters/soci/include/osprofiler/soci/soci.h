@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include <soci/connection-parameters.h>
+#include <soci/connection-pool.h>
 #include <soci/session.h>
 #include <soci/soci-backend.h>
 
@@ -45,13 +46,21 @@ const ::soci::backend_factory& traced(const std::string& backend_name, std::stri
 // True when `s` is open on a traced backend.
 bool is_traced(::soci::session& s) noexcept;
 
-// A soci::session whose backend is traced. Constructed and opened exactly
-// like soci::session; everything else is soci::session's own API.
+// `params` with its backend traced: the same connect string, and SOCI's
+// option_reconnect if set (SOCI gives no way to list other options).
+::soci::connection_parameters traced(const ::soci::connection_parameters& params);
+
+// A soci::session whose backend is traced. Constructed and opened like
+// soci::session; everything else is soci::session's own API.
 //   osprofiler::soci::session sql(soci::sqlite3, "db=app.db");
 //   osprofiler::soci::session sql("postgresql://dbname=app");
+// A session of a soci::connection_pool is traced when the pool's sessions
+// were opened with traced(backend).
 class session : public ::soci::session {
  public:
   session() = default;
+  explicit session(const ::soci::connection_parameters& params) : ::soci::session(traced(params)), keep_(params) {}
+  explicit session(::soci::connection_pool& pool) : ::soci::session(pool) {}
   session(const ::soci::backend_factory& backend, const std::string& connect_string)
       : ::soci::session(traced(backend), connect_string) {}
   session(const std::string& backend_name, const std::string& connect_string)
@@ -66,6 +75,15 @@ class session : public ::soci::session {
     ::soci::session::open(traced(backend_name), connect_string);
   }
   void open(const std::string& full_connect_string);
+  void open(const ::soci::connection_parameters& params) {
+    ::soci::session::open(traced(params));
+    keep_ = params;
+  }
+
+ private:
+  // The caller's parameters: they hold the dynamically loaded backend the
+  // traced factory wraps.
+  ::soci::connection_parameters keep_;
 };
 
 }  // namespace osprofiler::soci
