@@ -18,12 +18,13 @@ namespace {
 // per load (a crash mid-write leaves at most one such line).
 class file_store final : public store {
  public:
-  explicit file_store(std::string path) : path_(std::move(path)) {}
+  file_store(std::string path, bool read_only) : path_(std::move(path)), read_only_(read_only) {}
   ~file_store() override {
     if (out_) std::fclose(out_);
   }
 
   void write_text(const std::vector<notification_view>& batch) override {
+    if (read_only_) throw std::runtime_error("trace file '" + path_ + "' was opened read-only");
     if (!out_) {
       // Like the SQLite store: the file's directory is made on first use.
       std::error_code ec;
@@ -150,6 +151,7 @@ class file_store final : public store {
   }
 
   std::string path_;
+  bool read_only_ = false;
   std::FILE* out_ = nullptr;
   std::string buffer_;
   json_text writer_{buffer_};
@@ -157,9 +159,9 @@ class file_store final : public store {
 
 }  // namespace
 
-std::shared_ptr<store> make_file_store(const connection_string& cs, const notifier::collector_args&) {
+std::shared_ptr<store> make_file_store(const connection_string& cs, const notifier::collector_args& args) {
   if (cs.rest.empty()) throw std::invalid_argument("connection string '" + cs.text + "' names no file");
-  return std::make_shared<file_store>(cs.rest);
+  return std::make_shared<file_store>(cs.rest, args.read_only);
 }
 
 }  // namespace osprofiler::detail

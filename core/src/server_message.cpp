@@ -33,7 +33,17 @@ bool keeps(std::string_view field, bool keep_sql, bool keep_params) {
 
 }  // namespace
 
-std::string scrub_message(std::string_view message, std::string_view query, bool keep_sql, bool keep_params) {
+std::string scrub_message(std::string_view text, std::string_view query, bool keep_sql, bool keep_params) {
+  // The statement first, where it stands whole: a quoted multi-line
+  // statement would otherwise lose only its later lines.
+  std::string quoted(text);
+  if (!keep_sql && query.size() >= 4) {  // libpqxx may quote the whole statement
+    for (std::size_t at = quoted.find(query); at != std::string::npos; at = quoted.find(query, at)) {
+      quoted.replace(at, query.size(), "<statement>");
+      at += 11;
+    }
+  }
+  const std::string_view message = quoted;
   std::string out;
   out.reserve(message.size());
   bool keeping = true;
@@ -61,12 +71,6 @@ std::string scrub_message(std::string_view message, std::string_view query, bool
     first = false;
     kept_last = keep;
     pos = eol + 1;
-  }
-  if (!keep_sql && query.size() >= 4) {  // libpqxx may quote the whole statement
-    for (std::size_t at = out.find(query); at != std::string::npos; at = out.find(query, at)) {
-      out.replace(at, query.size(), "<statement>");
-      at += 11;
-    }
   }
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ' || out.back() == '\r' || out.back() == '\t')) {
     out.pop_back();

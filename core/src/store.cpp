@@ -118,31 +118,69 @@ std::string decoded(std::string_view text) {
 }
 
 // Where the password of a libpq keyword/value string is ("host=db
-// password=secret", "password = 'it''s'"): up to the next space, or the
-// closing quote of a quoted value.
+// password=secret", "password = 'it\\'s'"). libpq quotes a password only
+// when it cannot parse it (a blank in it: `missing "=" after "horse"`), so
+// the span runs on to the next `key=` (or the end), erring towards hiding
+// more; backslash escapes and quotes (libpq's '...', and "..." as SOCI
+// strips) are skipped over.
 std::vector<std::pair<std::size_t, std::size_t>> keyword_password_spans(const std::string& cs) {
   std::vector<std::pair<std::size_t, std::size_t>> spans;
   auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+  auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; };
+  // True when a `key =` starts at i (i after a blank or a closing quote).
+  auto key_at = [&](std::size_t i) {
+    const std::size_t from = i;
+    while (i < cs.size() && word(cs[i])) ++i;
+    if (i == from) return false;
+    while (i < cs.size() && space(cs[i])) ++i;
+    return i < cs.size() && cs[i] == '=';
+  };
   for (auto k = cs.find("password"); k != std::string::npos; k = cs.find("password", k + 1)) {
-    if (k > 0 && !space(cs[k - 1])) continue;  // part of another word or value
+    if (k > 0 && !space(cs[k - 1]) && cs[k - 1] != '\'' && cs[k - 1] != '"') continue;  // inside another word
     auto i = k + 8;
     while (i < cs.size() && space(cs[i])) ++i;
     if (i >= cs.size() || cs[i] != '=') continue;
     ++i;
     while (i < cs.size() && space(cs[i])) ++i;
+    const auto start = i;
+    char quote = 0;
     auto end = i;
-    if (end < cs.size() && cs[end] == '\'') {
-      for (++end; end < cs.size() && cs[end] != '\''; ++end) {
-        if (cs[end] == '\\') ++end;
+    for (; end < cs.size(); ++end) {
+      const char c = cs[end];
+      if (c == '\\') {
+        ++end;
+      } else if (quote) {
+        if (c == quote) quote = 0;
+      } else if (c == '\'' || c == '"') {
+        quote = c;
+      } else if (space(c)) {
+        const auto next = cs.find_first_not_of(" \t\r\n\v\f", end);
+        if (next != std::string::npos && key_at(next)) break;
       }
-      ++i;  // the quotes stay; what is between them goes
-    } else {
-      while (end < cs.size() && !space(cs[end])) ++end;
     }
     end = std::min(end, cs.size());
-    if (end > i) spans.emplace_back(i, end - i);
+    while (end > start && space(cs[end - 1])) --end;
+    // A value quoted whole keeps its quotes in sight: "password='***'".
+    auto from = start, to = end;
+    if (to - from >= 2 && (cs[from] == '\'' || cs[from] == '"') && cs[to - 1] == cs[from]) {
+      ++from;
+      --to;
+    }
+    if (to > from) spans.emplace_back(from, to - from);
   }
   return spans;
+}
+
+// True when `cs` starts with a URI scheme ("postgresql://", "sqlite:///"):
+// libpq reads anything else as keyword/value pairs, "://" inside a value included.
+bool has_scheme(const std::string& cs) {
+  const auto colon = cs.find("://");
+  if (colon == std::string::npos || colon == 0 || !std::isalpha(static_cast<unsigned char>(cs[0]))) return false;
+  for (std::size_t i = 1; i < colon; ++i) {
+    const char c = cs[i];
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') return false;
+  }
+  return true;
 }
 
 // Where the passwords of a URI connection string are: user:PASSWORD@host
@@ -151,8 +189,8 @@ std::vector<std::pair<std::size_t, std::size_t>> keyword_password_spans(const st
 // '/' or '@'), and a path right after "://" (sqlite:////abs.db) has none.
 std::vector<std::pair<std::size_t, std::size_t>> password_spans(const std::string& cs) {
   std::vector<std::pair<std::size_t, std::size_t>> spans;  // (start, length)
+  if (!has_scheme(cs)) return keyword_password_spans(cs);
   const auto scheme_end = cs.find("://");
-  if (scheme_end == std::string::npos) return keyword_password_spans(cs);
   const auto authority = scheme_end + 3;
   if (authority >= cs.size() || cs[authority] == '/') return spans;
   const auto at = cs.rfind('@');
@@ -192,12 +230,28 @@ std::string redact_in(std::string message, const std::string& cs) {
   for (auto p = message.find(cs); p != std::string::npos; p = message.find(cs, p + red.size())) {
     message.replace(p, cs.size(), red);
   }
-  // Messages that quote part of the string (libpq's parse errors do).
+  // Messages that quote part of the string (libpq's parse errors do): the
+  // password, and each word of one with blanks (libpq quotes the word after
+  // the blank); words shorter than three characters are left, or every "a"
+  // of the message would go.
+  auto hide = [&message](const std::string& secret) {
+    for (auto p = message.find(secret); p != std::string::npos; p = message.find(secret, p + 3)) {
+      message.replace(p, secret.size(), "***");
+    }
+  };
   for (const auto& [start, length] : password_spans(cs)) {
     if (length == 0) continue;
     const std::string password = cs.substr(start, length);
-    for (auto p = message.find(password); p != std::string::npos; p = message.find(password, p + 3)) {
-      message.replace(p, password.size(), "***");
+    hide(password);
+    std::string word;
+    for (std::size_t i = 0; i <= password.size(); ++i) {
+      const char c = i < password.size() ? password[i] : ' ';
+      if (std::isspace(static_cast<unsigned char>(c))) {
+        if (word.size() >= 3 && word != password) hide(word);
+        word.clear();
+      } else if (c != '\'' && c != '"' && c != '\\') {
+        word += c;
+      }
     }
   }
   return message;

@@ -141,6 +141,17 @@ TEST_F(notifier_test, messages_never_show_a_password) {
   EXPECT_EQ(op::redact("host=db password=s3cret dbname=x"), "host=db password=*** dbname=x");
   EXPECT_EQ(op::redact("password = 'it\\'s a secret' user=u"), "password = '***' user=u");
   EXPECT_EQ(op::redact("user=password_owner dbname=password"), "user=password_owner dbname=password");
+  // What libpq cannot parse, and so quotes: a blank in the password hides
+  // up to the next key.
+  EXPECT_EQ(op::redact("host=h password=correct horse dbname=x"), "host=h password=*** dbname=x");
+  EXPECT_EQ(op::redact("password=\"correct horse\" user=u"), "password=\"***\" user=u");
+  EXPECT_EQ(op::redact("password='it''s' user=u"), "password='***' user=u");
+  EXPECT_EQ(op::redact("user='bob'password=s3cret"), "user='bob'password=***");
+  EXPECT_EQ(op::redact("password=sec\\ ret host=h"), "password=*** host=h");
+  EXPECT_EQ(op::redact("host=db password=ab://cd"), "host=db password=***");  // not a URI
+  EXPECT_EQ(op::redact_in("missing \"=\" after \"horse\" in connection info string",
+                          "host=h password=correct horse"),
+            "missing \"=\" after \"***\" in connection info string");
   EXPECT_EQ(op::redact_in("invalid token \"s3cret\"", "host=h password=s3cret"), "invalid token \"***\"");
 }
 
@@ -225,6 +236,12 @@ TEST_F(notifier_test, file_store_reads_what_other_writers_leave) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("Is a directory"), std::string::npos) << e.what();
   }
+  // Opened read-only (as the CLI opens stores), it writes nothing, not even
+  // the directory a write would make.
+  const auto ro_path = dir / "ro" / "t.jsonl";
+  auto ro = op::open_store("file://" + ro_path.string(), op::store_mode::read_only);
+  EXPECT_THROW(ro->write({}), std::runtime_error);
+  EXPECT_FALSE(std::filesystem::exists(dir / "ro"));
 }
 
 TEST_F(notifier_test, full_queue_drops_and_counts_and_never_blocks_the_caller) {

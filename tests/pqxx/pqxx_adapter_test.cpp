@@ -358,9 +358,10 @@ TEST_F(pqxx_adapter, stream_to_is_one_point_with_its_copy_statement) {
   EXPECT_EQ(ex[0].parent_id, starts(all, "transaction").at(0).trace_id);
 }
 
-// libpqxx refuses a commit while a stream (or subtransaction) is open,
-// before sending anything: the transaction goes on, so its point must too,
-// and the commit that follows is the one that ends it.
+// libpqxx refuses a commit while a stream is open, before sending anything:
+// the transaction goes on, so its point must too, and the commit that
+// follows is the one that ends it. A stream_from read to its end no longer
+// holds the transaction.
 TEST_F(pqxx_adapter, a_commit_refused_for_an_open_stream_leaves_the_transaction_open) {
   raw_exec("CREATE TABLE refused (id INTEGER PRIMARY KEY)");
   traced t;
@@ -387,6 +388,20 @@ TEST_F(pqxx_adapter, a_commit_refused_for_an_open_stream_leaves_the_transaction_
   ::pqxx::connection raw(uri());
   ::pqxx::nontransaction check(raw);
   EXPECT_EQ(check.exec1("SELECT count(*) FROM refused")[0].as<int>(), 2);
+
+  {
+    opq::work tx2(c);
+    opq::stream_from s(tx2, "refused");
+    std::tuple<int> row;
+    int n = 0;
+    while (s >> row) ++n;
+    EXPECT_EQ(n, 2);
+    tx2.commit();  // the stream is still in scope, but libpqxx let go at its end
+  }
+  all = t.collect();
+  EXPECT_TRUE(starts(all, "rollback").empty()) << everything(all);
+  for (const auto& n : starts(all, "commit")) EXPECT_FALSE(stop_of(all, n).info.contains("etype")) << everything(all);
+  for (const auto& n : starts(all, "execute")) EXPECT_FALSE(stop_of(all, n).info["db"].contains("completed_by")) << everything(all);
 }
 
 // A stream ended by its destructor: libpqxx keeps any error for the

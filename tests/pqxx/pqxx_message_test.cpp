@@ -44,6 +44,9 @@ TEST(pqxx_message, context_needs_both_switches_and_continuation_lines_follow_the
 TEST(pqxx_message, the_query_text_is_cut_wherever_it_appears_without_trace_sql) {
   const std::string msg = "failed while running: UPDATE secrets SET v = 1\n";
   EXPECT_EQ(scrub_message(msg, "UPDATE secrets SET v = 1", false, true), "failed while running: <statement>");
+  // A statement of several lines goes whole, before lines are sorted out.
+  EXPECT_EQ(scrub_message("failed while running: SELECT secret_col\nFROM t\n", "SELECT secret_col\nFROM t", false, true),
+            "failed while running: <statement>");
   EXPECT_EQ(scrub_message(msg, "UPDATE secrets SET v = 1", true, true), "failed while running: UPDATE secrets SET v = 1");
 }
 

@@ -67,8 +67,14 @@ void record_failure(db::call& c, std::string_view query, const std::string* conn
     } catch (...) {
       message = "unknown exception";
     }
-    message = db::scrub_message(message, query, trace_sql(), trace_sql_params());
-    if (connect_string) message = redact_in(std::move(message), *connect_string);
+    // A connect failure has no statement to hide, and its later lines say
+    // why (SOCI: "Cannot establish connection to the database.\n" + libpq's
+    // reason): only the password goes.
+    if (connect_string) {
+      message = redact_in(std::move(message), *connect_string);
+    } else {
+      message = db::scrub_message(message, query, trace_sql(), trace_sql_params());
+    }
     c.fail(exception_type_name(ep), std::move(message), std::move(db));
   } catch (...) {
   }

@@ -52,11 +52,12 @@ std::string namespace_of(const std::string& cs) {
   const auto scheme = cs.find("://");
   if (scheme != std::string::npos && cs.find('=') > scheme) {
     // URI: scheme://[user[:password]@]host[:port][/dbname][?key=value&...].
-    // The host starts after the last '@' (a password may hold '/'), the
-    // path ends at '?' or '#'; without a path, a dbname parameter names it.
-    const auto end = std::min(cs.find_first_of("?#", scheme + 3), cs.size());
-    const auto at = cs.rfind('@', end == cs.size() ? std::string::npos : end);
+    // The host starts after the last '@' (a password may hold '/', '?' or
+    // '#'), the path ends at '?' or '#'; without a path, a dbname parameter
+    // names it.
+    const auto at = cs.rfind('@');
     const auto host = at != std::string::npos && at > scheme ? at + 1 : scheme + 3;
+    const auto end = std::min(cs.find_first_of("?#", host), cs.size());
     const auto slash = cs.find('/', host);
     if (slash < end && slash + 1 < end) return cs.substr(slash + 1, end - slash - 1);
     if (end < cs.size() && cs[end] == '?') {
@@ -71,31 +72,44 @@ std::string namespace_of(const std::string& cs) {
     return "";
   }
   if (cs.find('=') == std::string::npos) return cs;  // a bare SQLite file name (or ":memory:")
-  // key=value pairs separated by blanks (libpq, SOCI) or ';' (ODBC); values
-  // may be quoted, with backslash escapes inside the quotes (libpq).
-  auto separator = [](char c) { return c == ';' || std::isspace(static_cast<unsigned char>(c)); };
+  // key=value pairs: separated by ';' in an ODBC string (DSN=...;UID=...),
+  // else by blanks (libpq, SOCI), where values may be quoted and backslash
+  // escapes work inside and outside quotes (libpq), and ';' is a character.
+  std::string lower(cs);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  bool odbc = false;
+  for (const char* key : {"dsn=", "driver=", "uid=", "pwd=", "filedsn="}) {
+    const auto k = lower.find(key);
+    odbc = odbc || (k != std::string::npos && (k == 0 || lower[k - 1] == ';' || std::isspace(static_cast<unsigned char>(lower[k - 1]))));
+  }
+  auto separator = [odbc](char c) { return odbc ? c == ';' : std::isspace(static_cast<unsigned char>(c)) != 0; };
+  auto blank = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
   std::size_t i = 0;
   while (i < cs.size()) {
-    while (i < cs.size() && separator(cs[i])) ++i;
+    while (i < cs.size() && (separator(cs[i]) || blank(cs[i]))) ++i;
     const auto eq = cs.find('=', i);
     if (eq == std::string::npos) break;
-    std::string key = cs.substr(i, eq - i);
-    while (!key.empty() && std::isspace(static_cast<unsigned char>(key.back()))) key.pop_back();
+    std::string key = lower.substr(i, eq - i);
+    while (!key.empty() && blank(key.back())) key.pop_back();
     std::size_t j = eq + 1;
     while (j < cs.size() && cs[j] == ' ') ++j;
-    std::size_t end = j;
     std::string value;
-    if (j < cs.size() && (cs[j] == '\'' || cs[j] == '"')) {
+    std::size_t end = j;
+    if (!odbc && j < cs.size() && (cs[j] == '\'' || cs[j] == '"')) {
       for (end = j + 1; end < cs.size() && cs[end] != cs[j]; ++end) {
         if (cs[end] == '\\' && end + 1 < cs.size()) ++end;
         value += cs[end];
       }
       end = std::min(end + 1, cs.size());
     } else {
-      while (end < cs.size() && !separator(cs[end])) ++end;
-      value = cs.substr(j, end - j);
+      for (; end < cs.size() && !separator(cs[end]); ++end) {
+        if (!odbc && cs[end] == '\\' && end + 1 < cs.size()) ++end;
+        value += cs[end];
+      }
+      if (odbc) {
+        while (!value.empty() && blank(value.back())) value.pop_back();
+      }
     }
-    for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (key == "db" || key == "dbname" || key == "database" || key == "service") return value;
     i = end;
   }

@@ -40,7 +40,8 @@ std::string namespace_of(const std::string& connect_string);
 // failure of `c`: etype, message, db.category (SOCI's error category) and the
 // backend's code (db.code for SQLite, db.sqlstate for PostgreSQL). The
 // message keeps what the switches allow (db::scrub_message, `query` being the
-// statement's text), and a connect string's password is hidden in it.
+// statement's text); a connect failure's (`connect_string` given) keeps all
+// but the password.
 void record_failure(db::call& c, std::string_view query = {}, const std::string* connect_string = nullptr) noexcept;
 
 class traced_factory final : public ::soci::backend_factory {

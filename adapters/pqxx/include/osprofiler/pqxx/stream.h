@@ -44,8 +44,8 @@ inline db::call copy_point(transaction_base& tx, const std::string& table, const
     return db::call{};
   }
 }
-// A stream's hold on its transaction: while it is open, the transaction's
-// commit() is refused by libpqxx without ending it (transaction_base::focus_).
+// A stream's hold on its transaction: while it is open, libpqxx refuses the
+// transaction's commit() without ending it (transaction_base::focus_).
 class focus {
  public:
   focus() = default;
@@ -82,7 +82,7 @@ class stream_from {
   // libpqxx keeps an error from that for the transaction's next call, so
   // the point cannot know the outcome: it says so (db.completed_by).
   ~stream_from() noexcept {
-    if (raw_ && call_.recording()) call_.stop_attribute("completed_by", "destructor");
+    if (raw_ && *raw_ && call_.recording()) call_.stop_attribute("completed_by", "destructor");
     try {
       raw_.reset();
     } catch (...) {
@@ -99,15 +99,33 @@ class stream_from {
     detail::run(call_, [&] { raw_->complete(); });
     call_.finish();
   }
+  // libpqxx ends the COPY itself at the last row or on an error: the
+  // transaction may commit from then on.
   bool get_raw_line(std::string& line) {
-    bool got = detail::run(call_, [&] { return raw_->get_raw_line(line); });
+    bool got = false;
+    try {
+      got = detail::run(call_, [&] { return raw_->get_raw_line(line); });
+    } catch (...) {
+      focus_.release();
+      throw;
+    }
     if (got) ++rows_;
+    if (!*raw_) focus_.release();
     return got;
   }
   template <typename Tuple>
   stream_from& operator>>(Tuple& row) {
-    detail::run(call_, [&] { *raw_ >> row; });
-    if (*raw_) ++rows_;
+    try {
+      detail::run(call_, [&] { *raw_ >> row; });
+    } catch (...) {
+      focus_.release();
+      throw;
+    }
+    if (*raw_) {
+      ++rows_;
+    } else {
+      focus_.release();
+    }
     return *this;
   }
   explicit operator bool() const noexcept { return raw_ && static_cast<bool>(*raw_); }

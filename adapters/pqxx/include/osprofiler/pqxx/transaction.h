@@ -121,16 +121,16 @@ class transaction_base {
   // ends the transaction point (failed if the commit failed).
   void commit() {
     if (!bounded_) return raw_->commit();
-    if (focus_ > 0) {
-      // A stream or subtransaction is still open: libpqxx refuses before
-      // sending anything, and the transaction stays open.
-      db::call c(state_->ep, "commit");
-      detail::run(c, [&] { raw_->commit(); });
-      return;
-    }
     ender guard{*this, {}};
     db::call c(state_->ep, "commit");
-    detail::run(c, [&] { raw_->commit(); }, &guard.failed);
+    try {
+      detail::run(c, [&] { raw_->commit(); }, &guard.failed);
+    } catch (...) {
+      // With a stream made through the wrapper still open, libpqxx refuses
+      // before sending anything: the transaction stays open.
+      if (focus_ > 0) guard.open = true;
+      throw;
+    }
   }
   // ROLLBACK (ROLLBACK TO SAVEPOINT) as a "rollback" point.
   void abort() {
@@ -204,15 +204,10 @@ class transaction_base {
     end();
   }
 
-  // The transaction has ended: its point stops, and a subtransaction no
-  // longer keeps its parent from committing.
+  // The transaction has ended: its point stops.
   void end() noexcept {
     ended_ = true;
     tx_.finish();
-    if (focus_parent_) {
-      --focus_parent_->focus_;
-      focus_parent_ = nullptr;
-    }
   }
 
   ::pqxx::transaction_base* raw_ = nullptr;
@@ -226,7 +221,9 @@ class transaction_base {
   struct ender {
     transaction_base& t;
     detail::failure failed;
+    bool open = false;  // the call did not end the transaction after all
     ~ender() {
+      if (open) return;
       if (!failed.etype.empty()) detail::apply(t.tx_, failed);
       t.end();
     }
@@ -260,8 +257,7 @@ class transaction_base {
   detail::connection_state* state_;
   bool bounded_;
   bool ended_ = false;
-  int focus_ = 0;                            // streams and subtransactions open on this one
-  transaction_base* focus_parent_ = nullptr;  // a subtransaction's parent, until it ends
+  int focus_ = 0;  // streams open on this transaction (libpqxx 6 refuses to commit then)
   int uncaught_;
   db::call tx_;
   detail::failure last_failure_;
@@ -294,8 +290,6 @@ class basic_transaction final : public transaction_base {
       raw_typed_.emplace(*parent.raw_typed_, name);
       return static_cast<::pqxx::transaction_base*>(&*raw_typed_);
     });
-    focus_parent_ = &parent;
-    ++parent.focus_;
   }
 
   ~basic_transaction() { close(); }
