@@ -60,7 +60,7 @@ std::size_t parse_size(const origin& o, const std::string& raw, std::size_t min,
 
 // A queue slot holds one event (about 200 bytes before its info): 16M slots
 // are already gigabytes; a bigger number is a typo, not a plan.
-constexpr std::size_t max_queue_size = std::size_t{1} << 24;
+constexpr std::size_t max_queue_size = notifier::max_queue_capacity;
 constexpr std::size_t max_statement_bytes_limit = std::size_t{1} << 30;
 
 overflow_policy parse_policy(const origin& o, const std::string& raw) {

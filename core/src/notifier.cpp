@@ -109,6 +109,10 @@ void atfork_parent() { st().mu.unlock(); }
 // The child has no notifier thread, and the inherited collector's
 // connections belong to the parent: abandon both. The child records nothing
 // (events count as dropped) until it installs a collector of its own.
+// The queues go too: what they hold is the parent's to deliver (the child
+// would send it twice), and a slot another parent thread was filling at
+// the fork would never be completed here, stopping the child's worker at
+// it. The child starts with an empty queue and its own counts.
 void atfork_child() {
   state& s = st();
   // The parent's worker may have been waiting on these condition variables:
@@ -122,6 +126,21 @@ void atfork_child() {
   s.running.store(false);
   if (s.coll) new std::shared_ptr<collector>(std::move(s.coll));  // never destroyed here
   s.coll.reset();
+  const std::size_t capacity = s.current.load()->capacity();
+  for (auto& q : s.queues) (void)q.release();  // leaked: their slots may be half written
+  s.queues.clear();
+  try {
+    s.queues.push_back(std::make_unique<queue_t>(capacity));
+  } catch (...) {
+    s.queues.push_back(std::make_unique<queue_t>(2));  // out of memory: a minimal queue
+  }
+  s.current.store(s.queues.back().get());
+  s.processed = 0;
+  s.flush_requests = s.flushes_done = s.flush_target = 0;
+  s.dropped.store(0);
+  s.sent.store(0);
+  s.failed.store(0);
+  s.dropped_at_push.store(0);
   s.mu.unlock();
 }
 
@@ -374,12 +393,14 @@ std::string default_connection_string() {
 }
 
 const std::string& host_name() {
-  static const std::string name = [] {
+  // Leaked: the notifier thread reads it while exit() runs the final flush,
+  // after statics made later than the notifier's state are destroyed.
+  static const std::string* name = [] {
     char buf[256] = {0};
-    if (gethostname(buf, sizeof buf - 1) != 0) return std::string("localhost");
-    return std::string(buf);
+    if (gethostname(buf, sizeof buf - 1) != 0) return new std::string("localhost");
+    return new std::string(buf);
   }();
-  return name;
+  return *name;
 }
 
 std::string format_timestamp(std::int64_t unix_us) {
@@ -550,9 +571,15 @@ std::shared_ptr<collector> get() {
 void configure_queue(std::size_t capacity, overflow_policy policy) {
   state& s = st();
   s.policy.store(policy);
-  capacity = std::max<std::size_t>(capacity, 2);
+  capacity = queue_t::rounded(std::clamp<std::size_t>(capacity, 2, max_queue_capacity));
   std::lock_guard<std::mutex> lock(s.mu);
-  if (s.current.load()->capacity() == queue_t::rounded(capacity)) return;
+  if (s.current.load()->capacity() == capacity) return;
+  for (auto& q : s.queues) {
+    if (q->capacity() == capacity) {
+      s.current.store(q.get(), std::memory_order_release);
+      return;
+    }
+  }
   s.queues.push_back(std::make_unique<queue_t>(capacity));
   s.current.store(s.queues.back().get(), std::memory_order_release);
 }
@@ -563,6 +590,8 @@ bool flush(std::chrono::milliseconds timeout) noexcept {
     const auto deadline = clock::now() + timeout;
     std::unique_lock<std::mutex> lock(s.mu);
     if (!s.running.load()) return s.pushed_total() == s.processed;
+    // Called by a collector (or exit() from one): waiting would wait for itself.
+    if (s.worker && s.worker->get_id() == std::this_thread::get_id()) return false;
     const std::uint64_t target = s.pushed_total();
     s.flush_target = std::max(s.flush_target, target);
     const std::uint64_t my_request = ++s.flush_requests;
@@ -644,6 +673,13 @@ void shutdown() noexcept {
     s.wake_cv.notify_all();
     worker = s.worker;
     s.worker = nullptr;
+  }
+  if (worker && worker->get_id() == std::this_thread::get_id()) {
+    // exit() on the notifier thread, from inside a collector's write: it
+    // cannot join itself, and the collector is busy in that write. What is
+    // still queued is lost; the thread ends with the process.
+    worker->detach();
+    return;
   }
   if (worker && worker->joinable()) worker->join();
   delete worker;

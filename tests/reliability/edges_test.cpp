@@ -7,7 +7,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -192,6 +195,83 @@ TEST_F(edges, after_fork_the_child_drops_until_it_has_its_own_collector) {
   // The parent still traces.
   { trace after("after-fork"); }
   EXPECT_EQ(stored().size(), 4u);
+}
+
+// A fork while the parent's notifier is busy (inside a collector's write,
+// more events queued): those events are the parent's to deliver. The child
+// used to deliver them again to its own collector, and a flush in the child
+// could wait for ever on events it never got.
+TEST_F(edges, a_child_forked_mid_delivery_sends_only_its_own_events) {
+  struct gate final : collector {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool entered = false, open = false;
+    void write(const std::vector<notification>&) override {
+      std::unique_lock<std::mutex> lock(mu);
+      entered = true;
+      cv.notify_all();
+      cv.wait(lock, [this] { return open; });
+    }
+  };
+  auto g = std::make_shared<gate>();
+  notifier::set(g);
+  { trace held("parent-in-write"); }
+  {
+    std::unique_lock<std::mutex> lock(g->mu);
+    ASSERT_TRUE(g->cv.wait_for(lock, std::chrono::seconds(10), [&] { return g->entered; }));
+  }
+  { trace queued("parent-queued"); }
+  const auto child_file = (dir_ / "child.jsonl").string();
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    int code = 0;
+    notifier::set(notifier::create("file://" + child_file));
+    { trace t("child-own"); }
+    if (!notifier::flush(std::chrono::seconds(5))) code |= 1;
+    const auto st = notifier::stats();
+    if (st.sent != 2 || st.queued() != 0) code |= 2;
+    std::_Exit(code);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  {
+    std::lock_guard<std::mutex> lock(g->mu);
+    g->open = true;
+  }
+  g->cv.notify_all();
+  ASSERT_TRUE(notifier::flush());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: the child's flush timed out, 2: the child counted the parent's events";
+  std::ifstream in(child_file);
+  std::string line, all;
+  while (std::getline(in, line)) all += line + "\n";
+  EXPECT_NE(all.find("child-own-start"), std::string::npos) << all;
+  EXPECT_EQ(all.find("parent-"), std::string::npos) << "the parent's events, sent again by the child:\n" << all;
+}
+
+// exit() from inside a collector's write runs the notifier's shutdown on
+// the notifier thread itself: it must not wait for itself (10 s) nor try to
+// join itself (std::terminate), and the exit code must survive.
+TEST_F(edges, exit_called_by_a_collector_exits_at_once_with_its_code) {
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    struct exiting final : collector {
+      void write(const std::vector<notification>&) override { std::exit(3); }
+    };
+    notifier::set(std::make_shared<exiting>());
+    { trace t("goodbye"); }
+    ::sleep(30);  // the notifier thread exits the process first
+    std::_Exit(9);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  EXPECT_EQ(WEXITSTATUS(status), 3);
+  EXPECT_LT(seconds, 8.0);
 }
 
 }  // namespace

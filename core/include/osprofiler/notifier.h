@@ -158,7 +158,11 @@ std::shared_ptr<collector> get();
 // thread has taken but not yet delivered (a batch being written or retried)
 // count against the capacity, so stats().queued() never exceeds it (after
 // a resize, until the old queue has drained, its events come on top). The
-// capacity is rounded up to a power of two.
+// capacity is rounded up to a power of two, from 2 to max_queue_capacity.
+// A queue once made is kept (a producer may still hold it) and used again
+// when its capacity is asked for again, so reconfiguring (a reload of the
+// config file) does not grow memory.
+constexpr std::size_t max_queue_capacity = std::size_t{1} << 24;
 void configure_queue(std::size_t capacity, overflow_policy policy);
 
 // Delivers everything recorded before the call to the collector and flushes
