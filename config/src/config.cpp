@@ -72,7 +72,7 @@ overflow_policy parse_policy(const origin& o, const std::string& raw) {
 
 // Applies one key; false when the key is unknown.
 bool apply(options& opts, const std::string& key, const std::string& value, const origin& o) {
-  if (key == "enabled") opts.enabled = parse_bool(o, value);
+  if (key == "enabled" || key == "profiler_enabled") opts.enabled = parse_bool(o, value);  // its deprecated name
   else if (key == "trace_sql" || key == "trace_sqlalchemy") opts.trace_sql = parse_bool(o, value);
   else if (key == "trace_sql_params") opts.trace_sql_params = parse_bool(o, value);
   else if (key == "hmac_keys") opts.hmac_keys = trim(value);
@@ -110,6 +110,61 @@ void check_section_headers(const std::string& path, const std::string& text) {
   }
 }
 
+// oslo.config's grammar (oslo_config/iniparser.py), in which OpenStack's
+// config files are written, rewritten into lines SimpleIni reads alike:
+// "key: value" and "key = value" (whichever of ':' and '=' comes first)
+// become "key = value" with one pair of matching quotes taken off the
+// value, and an indented line continues the value before it (joined by a
+// blank: "hmac_keys = k1,\n    k2" gives "k1, k2"). As in oslo.config, an
+// indented line with no value to continue and a key that is empty are
+// errors.
+std::string oslo_to_simpleini(const std::string& path, const std::string& text) {
+  std::vector<std::string> out;
+  std::ptrdiff_t open_value = -1;  // the line in `out` an indented line continues
+  auto fail = [&](std::size_t line_no, const std::string& what, const std::string& line) {
+    throw config_error("configuration file '" + path + "', line " + std::to_string(line_no) + ": " + what + ": '" +
+                       line + "'");
+  };
+  std::size_t line_no = 0;
+  for (std::size_t pos = 0; pos <= text.size();) {
+    auto end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+    if (line.empty()) {
+      open_value = -1;
+      out.emplace_back();
+      continue;
+    }
+    if (line[0] == ' ' || line[0] == '\t') {
+      if (open_value < 0) fail(line_no, "continuation line with no value before it", trim(line));
+      out[static_cast<std::size_t>(open_value)] += " " + trim(line);
+      out.emplace_back();  // keeps SimpleIni's line numbers in step
+      continue;
+    }
+    open_value = -1;
+    const auto colon = line.find(':'), equal = line.find('=');
+    if (line[0] == '[' || line[0] == '#' || line[0] == ';' || (colon == std::string::npos && equal == std::string::npos)) {
+      out.push_back(line);  // a key alone is reported as unknown below
+      continue;
+    }
+    const auto split = std::min(colon, equal);
+    const std::string key = trim(line.substr(0, split));
+    std::string value = trim(line.substr(split + 1));
+    if (key.empty()) fail(line_no, "empty key", line);
+    if (!value.empty() && (value[0] == '"' || value[0] == '\'') && value.back() == value[0]) {
+      value = value.size() >= 2 ? value.substr(1, value.size() - 2) : std::string();
+    }
+    out.push_back(key + " = " + value);
+    open_value = static_cast<std::ptrdiff_t>(out.size()) - 1;
+  }
+  std::string joined;
+  for (const auto& l : out) joined += l + "\n";
+  return joined;
+}
+
 }  // namespace
 
 options load_options(const std::string& path, std::vector<std::string>* warnings) {
@@ -125,6 +180,7 @@ options load_options(const std::string& path, std::vector<std::string>* warnings
     if (failed) throw config_error("cannot read configuration file '" + path + "': " + std::strerror(err));
   }
   check_section_headers(path, text);
+  text = oslo_to_simpleini(path, text);
   CSimpleIniA ini(/*utf8=*/true, /*multikey=*/false, /*multiline=*/false);
   // A line without "=" becomes a key with no value, so it is reported as an
   // unknown key (or a bad value) instead of vanishing.

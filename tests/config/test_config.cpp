@@ -123,6 +123,40 @@ TEST_F(config_test, broken_or_missing_files_are_errors) {
   }
 }
 
+// What oslo.config reads in a file, read alike here (oslo_config/iniparser.py):
+// ':' as the separator, one pair of quotes around a value, indented lines
+// continuing a value, and enabled's deprecated name profiler_enabled.
+TEST_F(config_test, oslo_config_syntax_reads_as_python_reads_it) {
+  std::vector<std::string> warnings;
+  const op::options o = op::load_options(write_conf(R"([profiler]
+profiler_enabled = true
+hmac_keys = "k1,
+    k2"
+project: 'nova'
+service = "api'
+connection_string : postgresql://u:pw@db/traces
+)"),
+                                         &warnings);
+  EXPECT_TRUE(warnings.empty()) << warnings.front();
+  EXPECT_TRUE(o.enabled);
+  EXPECT_EQ(o.hmac_keys, "\"k1, k2\"") << "quotes come off the first line only, as in oslo.config";
+  EXPECT_EQ(o.project, "nova");
+  EXPECT_EQ(o.service, "\"api'") << "only a matching pair";
+  EXPECT_EQ(o.connection_string, "postgresql://u:pw@db/traces");
+  EXPECT_EQ(op::load_options(write_conf("[profiler]\nhmac_keys = \"k1\"\n")).hmac_keys, "k1");
+  EXPECT_EQ(op::load_options(write_conf("[profiler]\nhmac_keys = k1,\n\tk2\n")).hmac_keys, "k1, k2");
+  // oslo.config refuses these files; so does this library, naming the line.
+  const auto orphan = write_conf("[profiler]\n  enabled = true\n");
+  try {
+    op::load_options(orphan);
+    FAIL() << "no error";
+  } catch (const op::config_error& e) {
+    EXPECT_EQ(std::string(e.what()), "configuration file '" + orphan +
+                                         "', line 2: continuation line with no value before it: 'enabled = true'");
+  }
+  EXPECT_THROW(op::load_options(write_conf("[profiler]\n= true\n")), op::config_error);
+}
+
 TEST_F(config_test, unknown_keys_are_warned_about) {
   std::vector<std::string> warnings;
   op::load_options(write_conf("[profiler]\nenabeld = true\n"), &warnings);
