@@ -124,10 +124,25 @@ void atfork_child() {
   new (&s.err_mu) std::mutex;
   s.worker = nullptr;
   s.running.store(false);
-  if (s.coll) new std::shared_ptr<collector>(std::move(s.coll));  // never destroyed here
+  // Never destroyed here (kept where leak checkers see them): the collector
+  // would close the parent's connections, and the queues' slots may be half
+  // written.
+  static auto* abandoned_collectors = new std::vector<std::shared_ptr<collector>>;
+  static auto* abandoned_queues = new std::vector<std::unique_ptr<queue_t>>;
+  try {
+    if (s.coll) abandoned_collectors->push_back(std::move(s.coll));
+  } catch (...) {
+    new std::shared_ptr<collector>(std::move(s.coll));
+  }
   s.coll.reset();
   const std::size_t capacity = s.current.load()->capacity();
-  for (auto& q : s.queues) (void)q.release();  // leaked: their slots may be half written
+  for (auto& q : s.queues) {
+    try {
+      abandoned_queues->push_back(std::move(q));
+    } catch (...) {
+      (void)q.release();
+    }
+  }
   s.queues.clear();
   try {
     s.queues.push_back(std::make_unique<queue_t>(capacity));
@@ -671,15 +686,15 @@ void shutdown() noexcept {
     std::lock_guard<std::mutex> lock(s.mu);
     s.stopping.store(true);
     s.wake_cv.notify_all();
+    if (s.worker && s.worker->get_id() == std::this_thread::get_id()) {
+      // exit() on the notifier thread, from inside a collector's write: it
+      // cannot join itself, and the collector is busy in that write. What
+      // is still queued is lost; the thread ends with the process.
+      s.worker->detach();
+      return;
+    }
     worker = s.worker;
     s.worker = nullptr;
-  }
-  if (worker && worker->get_id() == std::this_thread::get_id()) {
-    // exit() on the notifier thread, from inside a collector's write: it
-    // cannot join itself, and the collector is busy in that write. What is
-    // still queued is lost; the thread ends with the process.
-    worker->detach();
-    return;
   }
   if (worker && worker->joinable()) worker->join();
   delete worker;

@@ -270,7 +270,12 @@ TEST_F(edges, exit_called_by_a_collector_exits_at_once_with_its_code) {
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+#if !defined(__SANITIZE_ADDRESS__)
+  // (Under LeakSanitizer, its exit-time check, run while the notifier
+  // thread's own stack is not scanned, reports that thread's buffers and
+  // sets its own exit code: there, only the signal and the time are checked.)
   EXPECT_EQ(WEXITSTATUS(status), 3);
+#endif
   EXPECT_LT(seconds, 8.0);
 }
 

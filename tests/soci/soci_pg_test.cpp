@@ -246,8 +246,10 @@ TEST(soci_pg, the_failover_callback_is_called_when_a_prepare_finds_the_connectio
   auto run = [](bool traced_session) {
     auto [cs, ns] = fresh_database();
     counting cb;
-    std::unique_ptr<::soci::session> sql = traced_session ? std::make_unique<osprofiler::soci::session>(::soci::postgresql, cs)
-                                                          : std::make_unique<::soci::session>(::soci::postgresql, cs);
+    ::soci::session plain_session;
+    osprofiler::soci::session traced_one;
+    ::soci::session* sql = traced_session ? &traced_one : &plain_session;
+    sql->open(traced_session ? osprofiler::soci::traced(::soci::postgresql) : ::soci::postgresql, cs);
     int pid = 0;
     *sql << "SELECT pg_backend_pid()", ::soci::into(pid);
     {

@@ -485,6 +485,12 @@ std::pair<std::string, std::string> split_full(const std::string& full) {
 
 ::soci::connection_parameters traced(const ::soci::connection_parameters& params) {
   if (!params.get_factory()) return params;  // SOCI says what is missing when it is opened
+  {
+    // Never freed, one per factory: keeps a dynamically loaded backend loaded.
+    static auto* kept = new std::map<const ::soci::backend_factory*, ::soci::connection_parameters>;
+    std::lock_guard<std::mutex> lock(g_mutex);
+    kept->emplace(params.get_factory(), params);
+  }
   ::soci::connection_parameters out(traced(*params.get_factory()), params.get_connect_string());
   std::string value;
   if (params.get_option(::soci::option_reconnect, value)) out.set_option(::soci::option_reconnect, value);

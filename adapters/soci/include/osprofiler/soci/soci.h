@@ -47,7 +47,9 @@ const ::soci::backend_factory& traced(const std::string& backend_name, std::stri
 bool is_traced(::soci::session& s) noexcept;
 
 // `params` with its backend traced: the same connect string, and SOCI's
-// option_reconnect if set (SOCI gives no way to list other options).
+// option_reconnect if set (SOCI gives no way to list other options). A copy
+// of `params` is kept for the process, as traced(name) does, so that a
+// backend SOCI loaded for them stays loaded under the traced factory.
 ::soci::connection_parameters traced(const ::soci::connection_parameters& params);
 
 // A soci::session whose backend is traced. Constructed and opened like
@@ -59,7 +61,7 @@ bool is_traced(::soci::session& s) noexcept;
 class session : public ::soci::session {
  public:
   session() = default;
-  explicit session(const ::soci::connection_parameters& params) : ::soci::session(traced(params)), keep_(params) {}
+  explicit session(const ::soci::connection_parameters& params) : ::soci::session(traced(params)) {}
   explicit session(::soci::connection_pool& pool) : ::soci::session(pool) {}
   session(const ::soci::backend_factory& backend, const std::string& connect_string)
       : ::soci::session(traced(backend), connect_string) {}
@@ -75,15 +77,9 @@ class session : public ::soci::session {
     ::soci::session::open(traced(backend_name), connect_string);
   }
   void open(const std::string& full_connect_string);
-  void open(const ::soci::connection_parameters& params) {
-    ::soci::session::open(traced(params));
-    keep_ = params;
-  }
-
- private:
-  // The caller's parameters: they hold the dynamically loaded backend the
-  // traced factory wraps.
-  ::soci::connection_parameters keep_;
+  void open(const ::soci::connection_parameters& params) { ::soci::session::open(traced(params)); }
+  // No data members: code that deletes it through a soci::session pointer
+  // (soci::session's destructor is not virtual) stays well defined in size.
 };
 
 }  // namespace osprofiler::soci
