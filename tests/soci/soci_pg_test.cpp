@@ -59,6 +59,14 @@ soci_backend postgresql() {
   return b;
 }
 
+// Tracing with statement text and bind values.
+options sql_and_params() {
+  options o;
+  o.trace_sql = true;
+  o.trace_sql_params = true;
+  return o;
+}
+
 std::vector<notification> failures(const std::vector<notification>& all) {
   std::vector<notification> out;
   for (const auto& n : all) {
@@ -74,10 +82,7 @@ INSTANTIATE_TEST_SUITE_P(soci, soci_forms, ::testing::Values(postgresql()), back
 
 TEST(soci_pg, procedure_call_is_traced_with_its_rewritten_statement) {
   auto [cs, ns] = fresh_database();
-  options o;
-  o.trace_sql = true;
-  o.trace_sql_params = true;
-  tracing_scope scope(o);
+  tracing_scope scope(sql_and_params());
   init("k");
   {
     osprofiler::soci::session sql(::soci::postgresql, cs);
@@ -132,10 +137,7 @@ TEST(soci_pg, a_query_failing_while_soci_describes_its_rows_is_recorded) {
 // ranges.)
 TEST(soci_pg, a_vector_range_with_indicators_shows_its_own_nulls) {
   auto [cs, ns] = fresh_database();
-  options o;
-  o.trace_sql = true;
-  o.trace_sql_params = true;
-  tracing_scope scope(o);
+  tracing_scope scope(sql_and_params());
   init("k");
   std::string stored;
   {
