@@ -254,6 +254,12 @@ TEST_F(edges, a_child_forked_mid_delivery_sends_only_its_own_events) {
 // the notifier thread itself: it must not wait for itself (10 s) nor try to
 // join itself (std::terminate), and the exit code must survive.
 TEST_F(edges, exit_called_by_a_collector_exits_at_once_with_its_code) {
+#if defined(__SANITIZE_ADDRESS__)
+  // LeakSanitizer's exit-time check runs on the notifier thread here without
+  // scanning that thread's own stack, reports its buffers as leaks and
+  // aborts (abort_on_error): the release pass runs this test.
+  GTEST_SKIP() << "exit() on a thread other than main defeats LeakSanitizer's check";
+#endif
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
@@ -270,12 +276,7 @@ TEST_F(edges, exit_called_by_a_collector_exits_at_once_with_its_code) {
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-#if !defined(__SANITIZE_ADDRESS__)
-  // (Under LeakSanitizer, its exit-time check, run while the notifier
-  // thread's own stack is not scanned, reports that thread's buffers and
-  // sets its own exit code: there, only the signal and the time are checked.)
   EXPECT_EQ(WEXITSTATUS(status), 3);
-#endif
   EXPECT_LT(seconds, 8.0);
 }
 
