@@ -93,23 +93,6 @@ bool ignored_openstack_key(const std::string& key) {
          key == "sentinel_service_name" || key == "trace_requests";
 }
 
-// SimpleIni skips a section header without its "]" as an invalid line, so
-// the keys under a "[profiler" typo would land in the section before and
-// profiling would stay off without a word: such lines are errors here.
-void check_section_headers(const std::string& path, const std::string& text) {
-  std::size_t line_no = 0;
-  for (std::size_t pos = 0; pos < text.size();) {
-    const auto end = std::min(text.find('\n', pos), text.size());
-    const std::string line = trim(text.substr(pos, end - pos));
-    ++line_no;
-    pos = end + 1;
-    if (!line.empty() && line[0] == '[' && line.back() != ']') {
-      throw config_error("configuration file '" + path + "', line " + std::to_string(line_no) + ": section header '" +
-                         line + "' has no closing ']'");
-    }
-  }
-}
-
 // oslo.config's grammar (oslo_config/iniparser.py), in which OpenStack's
 // config files are written, rewritten into lines SimpleIni reads alike:
 // "key: value" and "key = value" (whichever of ':' and '=' comes first)
@@ -117,7 +100,9 @@ void check_section_headers(const std::string& path, const std::string& text) {
 // value, and an indented line continues the value before it (joined by a
 // blank: "hmac_keys = k1,\n    k2" gives "k1, k2"). As in oslo.config, an
 // indented line with no value to continue and a key that is empty are
-// errors.
+// errors. So is a section header without its "]", which SimpleIni would skip
+// as an invalid line: the keys under a "[profiler" typo would land in the
+// section before, and profiling would stay off without a word.
 std::string oslo_to_simpleini(const std::string& path, const std::string& text) {
   std::vector<std::string> out;
   std::ptrdiff_t open_value = -1;  // the line in `out` an indented line continues
@@ -133,6 +118,11 @@ std::string oslo_to_simpleini(const std::string& path, const std::string& text) 
     pos = end + 1;
     ++line_no;
     while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+    const std::string header = trim(line);
+    if (!header.empty() && header[0] == '[' && header.back() != ']') {
+      throw config_error("configuration file '" + path + "', line " + std::to_string(line_no) + ": section header '" +
+                         header + "' has no closing ']'");
+    }
     if (line.empty()) {
       open_value = -1;
       out.emplace_back();
@@ -179,7 +169,6 @@ options load_options(const std::string& path, std::vector<std::string>* warnings
     std::fclose(f);
     if (failed) throw config_error("cannot read configuration file '" + path + "': " + std::strerror(err));
   }
-  check_section_headers(path, text);
   text = oslo_to_simpleini(path, text);
   CSimpleIniA ini(/*utf8=*/true, /*multikey=*/false, /*multiline=*/false);
   // A line without "=" becomes a key with no value, so it is reported as an

@@ -175,12 +175,6 @@ class traced_statement_backend final : public sd::statement_backend {
   void account(exec_fetch_result r, int number, bool from_execute) noexcept;
   nlohmann::json render_params() const;
   std::string_view statement_text() const noexcept { return text_ ? std::string_view(*text_) : std::string_view(); }
-
-  traced_session_backend& session_;
-  std::unique_ptr<sd::statement_backend> inner_;
-  db::shared_text text_;  // kept while the profiler is enabled
-  db::call exec_;         // the current execution, parked between fetches
-  bool described_ = false;  // exec_ was started by prepare_for_describe()
   // Elements bound after an execution are a new set (statement::
   // bind_clean_up() then exchange()): what the old set had is forgotten.
   void rebinding() noexcept {
@@ -190,6 +184,11 @@ class traced_statement_backend final : public sd::statement_backend {
     bulk_ = false;
   }
 
+  traced_session_backend& session_;
+  std::unique_ptr<sd::statement_backend> inner_;
+  db::shared_text text_;  // kept while the profiler is enabled
+  db::call exec_;         // the current execution, parked between fetches
+  bool described_ = false;  // exec_ was started by prepare_for_describe()
   int intos_ = 0;
   bool executed_ = false;  // execute() ran since elements were last bound
   bool bulk_ = false;      // has vector into or use elements
