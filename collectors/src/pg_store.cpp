@@ -45,6 +45,9 @@ constexpr const char* select_columns =
     "SELECT id, timestamp, base_id, parent_id, trace_id, project, host, service, name, data #>> '{}' FROM data";
 // Rows per multi-row INSERT (9 parameters each; libpq allows 65535).
 constexpr std::size_t insert_rows = 1000;
+// A COPY's data goes to libpq in pieces of this size: libpq copies what it
+// is given into its output buffer, and takes an int length.
+constexpr std::size_t copy_chunk = std::size_t{1} << 20;
 
 struct result_deleter {
   void operator()(PGresult* r) const noexcept { PQclear(r); }
@@ -65,12 +68,27 @@ void put_field(std::string& b, std::string_view v, bool null_if_empty) {
   b.append(v.data(), v.size());
 }
 
-// SQLSTATE classes after which the same batch may succeed later.
+// SQLSTATEs after which the same batch may succeed later: connection
+// trouble (08), the server shutting down or cancelling (57P*, 57014: a
+// statement_timeout or pg_cancel_backend), resources (53: disk full, out of
+// memory, too many connections), a lock not granted in time (55P03, e.g.
+// during a VACUUM FULL of the table), serialization and deadlock, a
+// standby after a failover (25006), and the table dropped (recreated).
 bool transient(const char* sqlstate) {
   if (!sqlstate) return true;  // no server answer: connection trouble
   const std::string s(sqlstate);
-  return s.rfind("08", 0) == 0 || s.rfind("57P", 0) == 0 || s.rfind("53", 0) == 0 || s == "40001" ||
-         s == "40P01" || s == "42P01" /* table dropped: recreated on reconnect */;
+  return s.rfind("08", 0) == 0 || s.rfind("57P", 0) == 0 || s == "57014" || s.rfind("53", 0) == 0 ||
+         s == "55P03" || s == "40001" || s == "40P01" || s == "25006" || s == "42P01";
+}
+
+// SQLSTATEs after which the connection is given up and made anew: the table
+// is recreated on a new one (42P01), a new one finds the primary again
+// (25006, with target_session_attrs=read-write), and a protocol or
+// connection error (08) would only repeat on the old one.
+bool reconnect_after(const char* sqlstate) {
+  if (!sqlstate) return false;
+  const std::string s(sqlstate);
+  return s.rfind("08", 0) == 0 || s == "42P01" || s == "25006";
 }
 
 class pg_store final : public store {
@@ -110,8 +128,20 @@ class pg_store final : public store {
     if (method_ == pg_batch_method::copy) {
       write_copy(batch);
     } else {
-      for (std::size_t i = 0; i < batch.size(); i += insert_rows) {
-        write_insert(batch, i, std::min(batch.size(), i + insert_rows));
+      // One transaction, as one COPY is: a batch retried after a later
+      // chunk failed must not write the earlier chunks twice.
+      ensure_table();
+      run_or_fail("BEGIN", "begin the batch");
+      try {
+        for (std::size_t i = 0; i < batch.size(); i += insert_rows) {
+          write_insert(batch, i, std::min(batch.size(), i + insert_rows));
+        }
+        run_or_fail("COMMIT", "commit " + std::to_string(batch.size()) + " notifications");
+      } catch (...) {
+        if (conn_ && PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) != PQTRANS_IDLE) {
+          PQclear(PQexec(conn_, "ROLLBACK"));
+        }
+        throw;
       }
     }
   }
@@ -230,10 +260,15 @@ class pg_store final : public store {
     probe_table();
   }
 
+  // A probe that fails is an error, not "no table": on a connection the
+  // server dropped (a restart between two reads), readers would see an
+  // empty store and writers would try to create the table.
   void probe_table() {
     result t(PQexec(conn_, "SELECT to_regclass('data') IS NOT NULL"));
-    has_table_ = PQresultStatus(t.get()) == PGRES_TUPLES_OK && PQntuples(t.get()) == 1 &&
-                 std::strcmp(PQgetvalue(t.get(), 0, 0), "t") == 0;
+    if (PQresultStatus(t.get()) != PGRES_TUPLES_OK || PQntuples(t.get()) != 1) {
+      fail(PQresultErrorField(t.get(), PG_DIAG_SQLSTATE), "look for table data: " + message(conn_));
+    }
+    has_table_ = std::strcmp(PQgetvalue(t.get(), 0, 0), "t") == 0;
   }
 
   void ensure_table() {
@@ -252,6 +287,11 @@ class pg_store final : public store {
       fail(sqlstate, "create table data: " + why);
     }
     has_table_ = true;
+  }
+
+  void run_or_fail(const char* sql, const std::string& what) {
+    result r(PQexec(conn_, sql));
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) fail(PQresultErrorField(r.get(), PG_DIAG_SQLSTATE), what + ": " + message(conn_));
   }
 
   void write_copy(const std::vector<notification_view>& batch) {
@@ -280,8 +320,14 @@ class pg_store final : public store {
     if (PQresultStatus(start.get()) != PGRES_COPY_IN) {
       fail(PQresultErrorField(start.get(), PG_DIAG_SQLSTATE), "start COPY: " + message(conn_));
     }
-    const bool sent = PQputCopyData(conn_, buffer_.data(), static_cast<int>(buffer_.size())) == 1 &&
-                      PQputCopyEnd(conn_, nullptr) == 1;
+    bool sent = true;
+    for (std::size_t at = 0; sent && at < buffer_.size(); at += copy_chunk) {
+      const std::size_t n = std::min(copy_chunk, buffer_.size() - at);
+      sent = PQputCopyData(conn_, buffer_.data() + at, static_cast<int>(n)) == 1;
+    }
+    // A failed send still ends the COPY, with an error, so that the server
+    // rolls it back and the connection leaves the copy state.
+    sent = PQputCopyEnd(conn_, sent ? nullptr : "osprofiler: sending the batch failed") == 1 && sent;
     // Drain every result so the connection is usable afterwards.
     std::string error;
     const char* state = nullptr;
@@ -289,7 +335,19 @@ class pg_store final : public store {
     bool ok = sent;
     while (PGresult* raw = PQgetResult(conn_)) {
       result r(raw);
-      if (PQresultStatus(raw) != PGRES_COMMAND_OK) {
+      const ExecStatusType status = PQresultStatus(raw);
+      if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH) {
+        // Still in the copy state (its end could not be sent): libpq would
+        // hand out this result for ever. Nothing was committed; the
+        // connection is given up and the batch retried on a new one.
+        const std::string why = message(conn_);
+        PQfinish(conn_);
+        conn_ = nullptr;
+        throw collector_unavailable("trace store '" + name_ + "': cannot COPY " + std::to_string(batch.size()) +
+                                    " notifications: the connection is stuck in COPY" +
+                                    (why.empty() ? "" : ": " + why));
+      }
+      if (status != PGRES_COMMAND_OK) {
         ok = false;
         if (error.empty()) {
           error = message(conn_);
@@ -365,10 +423,10 @@ class pg_store final : public store {
   void read_ready() {
     try {
       connect();
+      if (!has_table_) probe_table();  // another process may have made it since
     } catch (const collector_unavailable& ex) {
       throw std::runtime_error(ex.what());
     }
-    if (!has_table_) probe_table();  // another process may have made it since
   }
 
   void check_read(PGresult* r, const std::string& what) {
@@ -389,7 +447,7 @@ class pg_store final : public store {
   [[noreturn]] void fail(const char* sqlstate, const std::string& what) {
     const std::string msg = "trace store '" + name_ + "': cannot " + what;
     const bool gone = PQstatus(conn_) == CONNECTION_BAD;
-    if (gone || (sqlstate && std::strcmp(sqlstate, "42P01") == 0)) {
+    if (gone || reconnect_after(sqlstate)) {
       PQfinish(conn_);
       conn_ = nullptr;
     }

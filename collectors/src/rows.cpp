@@ -67,6 +67,19 @@ bool unwrap_string(std::string_view in, std::string& out) {
   return true;
 }
 
+// Strict first (the fast path); JSON whose strings hold invalid UTF-8 (a
+// writer that did not repair it) is kept with U+FFFD for the bad bytes, as
+// the file store keeps such lines (parse_json).
+nlohmann::json parse_lenient(std::string_view text) {
+  auto j = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
+  if (!j.is_discarded()) return j;
+  try {
+    return parse_json(std::string(text));
+  } catch (...) {
+    return nlohmann::json(nlohmann::json::value_t::discarded);
+  }
+}
+
 }  // namespace
 
 void encode_data(std::string_view info_json, std::string& out) {
@@ -276,14 +289,14 @@ notification decode_row(const stored_row& r) {
   thread_local std::string unwrapped;
   nlohmann::json payload;
   if (unwrap_string(r.data, unwrapped)) {
-    payload = nlohmann::json::parse(unwrapped, nullptr, false);
+    payload = parse_lenient(unwrapped);
     if (payload.is_discarded()) throw std::invalid_argument("column data holds a string that is not JSON");
   } else {
-    payload = nlohmann::json::parse(r.data.begin(), r.data.end(), nullptr, false);
+    payload = parse_lenient(r.data);
     if (payload.is_discarded()) throw std::invalid_argument("column data is not JSON");
     if (payload.is_string()) {
       const auto& inner = payload.get_ref<const std::string&>();
-      payload = nlohmann::json::parse(inner, nullptr, false);
+      payload = parse_lenient(inner);
       if (payload.is_discarded()) throw std::invalid_argument("column data holds a string that is not JSON");
     }
   }

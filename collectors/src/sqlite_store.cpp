@@ -47,8 +47,12 @@ class stmt {
  public:
   stmt() = default;
   stmt(sqlite3* db, const std::string& sql, const std::string& where) {
-    if (sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &s_, nullptr) != SQLITE_OK) {
-      throw std::runtime_error("trace store '" + where + "': cannot prepare statement: " + sqlite3_errmsg(db));
+    const int rc = sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &s_, nullptr);
+    if (rc != SQLITE_OK) {
+      const std::string msg = "trace store '" + where + "': cannot prepare statement: " + sqlite3_errmsg(db);
+      // Reading the schema can meet another writer's lock: try again later.
+      if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) throw collector_unavailable(msg);
+      throw std::runtime_error(msg);
     }
   }
   ~stmt() { sqlite3_finalize(s_); }

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "json_text.h"
+#include "osprofiler/store.h"
 
 namespace osprofiler::detail {
 namespace {
@@ -160,7 +161,7 @@ class file_store final : public store {
 }  // namespace
 
 std::shared_ptr<store> make_file_store(const connection_string& cs, const notifier::collector_args& args) {
-  if (cs.rest.empty()) throw std::invalid_argument("connection string '" + cs.text + "' names no file");
+  if (cs.rest.empty()) throw std::invalid_argument("connection string '" + redact(cs.text) + "' names no file");
   return std::make_shared<file_store>(cs.rest, args.read_only);
 }
 

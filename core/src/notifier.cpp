@@ -16,6 +16,7 @@
 #include "event.h"
 #include "file_store.h"
 #include "mpsc_queue.h"
+#include "osprofiler/store.h"
 
 namespace osprofiler {
 namespace {
@@ -379,7 +380,7 @@ void collector::set_identity(std::string project, std::string service, std::stri
 connection_string connection_string::parse(const std::string& text) {
   const auto sep = text.find("://");
   if (sep == std::string::npos || sep == 0) {
-    throw std::invalid_argument("connection string '" + text.substr(0, 200) +
+    throw std::invalid_argument("connection string '" + redact(text).substr(0, 200) +
                                 "' has no scheme: expected <scheme>://..., e.g. sqlite:///traces.db");
   }
   connection_string cs;
@@ -389,7 +390,7 @@ connection_string connection_string::parse(const std::string& text) {
     const char c = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
     const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '.' || c == '-';
     if (!ok) {
-      throw std::invalid_argument("connection string '" + text.substr(0, 200) +
+      throw std::invalid_argument("connection string '" + redact(text).substr(0, 200) +
                                   "' has an invalid scheme: letters, digits, '+', '.', '-' expected before '://'");
     }
     cs.scheme += c;
@@ -552,10 +553,10 @@ std::shared_ptr<collector> create(const std::string& text, const collector_args&
     std::string known;
     for (auto& k : known_schemes()) known += (known.empty() ? "" : ", ") + k + "://";
     throw std::invalid_argument("unknown scheme '" + cs.scheme + "' in connection string '" +
-                                cs.text.substr(0, 200) + "'; known schemes: " + known);
+                                redact(cs.text).substr(0, 200) + "'; known schemes: " + known);
   }
   auto c = make(cs, args);
-  if (!c) throw std::runtime_error("no collector for connection string '" + cs.text.substr(0, 200) + "'");
+  if (!c) throw std::runtime_error("no collector for connection string '" + redact(cs.text).substr(0, 200) + "'");
   c->set_identity(args.project, args.service, args.host.empty() ? host_name() : args.host);
   return c;
 }

@@ -136,7 +136,9 @@ std::vector<std::pair<std::size_t, std::size_t>> keyword_password_spans(const st
     return i < cs.size() && cs[i] == '=';
   };
   for (auto k = cs.find("password"); k != std::string::npos; k = cs.find("password", k + 1)) {
-    if (k > 0 && !space(cs[k - 1]) && cs[k - 1] != '\'' && cs[k - 1] != '"') continue;  // inside another word
+    // sslpassword (the client key's passphrase) is one too.
+    const auto key = k >= 3 && cs.compare(k - 3, 3, "ssl") == 0 ? k - 3 : k;
+    if (key > 0 && !space(cs[key - 1]) && cs[key - 1] != '\'' && cs[key - 1] != '"') continue;  // inside another word
     auto i = k + 8;
     while (i < cs.size() && space(cs[i])) ++i;
     if (i >= cs.size() || cs[i] != '=') continue;
@@ -184,28 +186,50 @@ bool has_scheme(const std::string& cs) {
 }
 
 // Where the passwords of a URI connection string are: user:PASSWORD@host
-// and a password=PASSWORD query parameter (libpq takes both). Errs towards
-// hiding more: the user part ends at the last '@' (a password may hold '?',
-// '/' or '@'), and a path right after "://" (sqlite:////abs.db) has none.
+// and password= / sslpassword= query parameters (libpq takes all three).
+// Errs towards hiding more:
+// - the user part ends at the last '@' before the first '?', or at the last
+//   '@' of all when there is none before it (a password may hold '?', '/'
+//   or '@'); an empty authority ("sqlite:////abs.db",
+//   "postgresql:///db?host=/run/postgresql") has no user part;
+// - every "?key=" and "&key=" after the user part counts as a parameter,
+//   so an '@' or '?' in a parameter's value does not hide the ones after it.
+// A string with no scheme is read as libpq's keyword/value pairs; when it
+// was meant as a URI and is malformed ("postgresql:/u:pw@h/db"), whatever
+// lies between its first ':' and its last '@' counts as a password too.
 std::vector<std::pair<std::size_t, std::size_t>> password_spans(const std::string& cs) {
-  std::vector<std::pair<std::size_t, std::size_t>> spans;  // (start, length)
-  if (!has_scheme(cs)) return keyword_password_spans(cs);
-  const auto scheme_end = cs.find("://");
-  const auto authority = scheme_end + 3;
-  if (authority >= cs.size() || cs[authority] == '/') return spans;
-  const auto at = cs.rfind('@');
-  if (at != std::string::npos && at > authority) {
-    const auto colon = cs.find(':', authority);
-    if (colon != std::string::npos && colon < at) spans.emplace_back(colon + 1, at - colon - 1);
+  constexpr auto npos = std::string::npos;
+  if (!has_scheme(cs)) {
+    auto spans = keyword_password_spans(cs);
+    const auto colon = cs.find(':');
+    const auto at = cs.rfind('@');
+    if (colon != npos && at != npos && colon < at) spans.emplace_back(colon + 1, at - colon - 1);
+    return spans;
   }
-  const auto q = cs.find('?', at != std::string::npos && at > authority ? at : authority);
-  for (auto k = q; k != std::string::npos && k < cs.size(); k = cs.find('&', k + 1)) {
+  std::vector<std::pair<std::size_t, std::size_t>> spans;  // (start, length)
+  const auto authority = cs.find("://") + 3;
+  const auto query = cs.find('?', authority);
+  std::size_t user_end = 0;  // parameters start after the user part
+  if (authority < cs.size() && cs[authority] != '/') {
+    auto at = query == npos ? cs.rfind('@') : cs.rfind('@', query);
+    if (at == npos || at < authority) at = cs.rfind('@');
+    if (at != npos && at > authority) {
+      const auto colon = cs.find(':', authority);
+      if (colon != npos && colon < at) {
+        spans.emplace_back(colon + 1, at - colon - 1);
+        user_end = at;
+      }
+    }
+  }
+  for (auto k = cs.find_first_of("?&", authority); k != npos; k = cs.find_first_of("?&", k + 1)) {
+    if (k < user_end) continue;  // inside the password
     const auto key = k + 1;
     const auto eq = cs.find('=', key);
-    if (eq == std::string::npos) break;
-    const auto amp = cs.find('&', key);
-    if (amp != std::string::npos && amp < eq) continue;  // a parameter without '='
-    if (decoded(std::string_view(cs).substr(key, eq - key)) == "password") {
+    if (eq == npos) break;
+    const auto next = cs.find_first_of("?&", key);
+    if (next != npos && next < eq) continue;  // a parameter without '='
+    const std::string name = decoded(std::string_view(cs).substr(key, eq - key));
+    if (name == "password" || name == "sslpassword") {
       const auto end = std::min(cs.find('&', eq + 1), cs.size());
       spans.emplace_back(eq + 1, end - eq - 1);
     }
@@ -213,13 +237,28 @@ std::vector<std::pair<std::size_t, std::size_t>> password_spans(const std::strin
   return spans;
 }
 
+// Spans sorted and merged where they overlap (one password seen both as the
+// user part and as a parameter), so that each is replaced once.
+std::vector<std::pair<std::size_t, std::size_t>> merged(std::vector<std::pair<std::size_t, std::size_t>> spans) {
+  std::sort(spans.begin(), spans.end());
+  std::vector<std::pair<std::size_t, std::size_t>> out;
+  for (const auto& [start, length] : spans) {
+    if (!out.empty() && start <= out.back().first + out.back().second) {
+      auto& last = out.back();
+      last.second = std::max(last.first + last.second, start + length) - last.first;
+    } else {
+      out.emplace_back(start, length);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string redact(const std::string& cs) {
   std::string out = cs;
-  auto spans = password_spans(cs);
+  const auto spans = merged(password_spans(cs));
   // From the right, so that earlier offsets stay valid.
-  std::sort(spans.begin(), spans.end());
   for (auto it = spans.rbegin(); it != spans.rend(); ++it) out.replace(it->first, it->second, "***");
   return out;
 }

@@ -155,6 +155,34 @@ TEST_F(notifier_test, messages_never_show_a_password) {
                           "host=h password=correct horse"),
             "missing \"=\" after \"***\" in connection info string");
   EXPECT_EQ(op::redact_in("invalid token \"s3cret\"", "host=h password=s3cret"), "invalid token \"***\"");
+  // A unix-socket URI (empty host) still has its parameters, and an '@' in
+  // one parameter's value does not hide the password after it.
+  EXPECT_EQ(op::redact("postgresql:///osprofiler?host=/run/postgresql&password=s3cret"),
+            "postgresql:///osprofiler?host=/run/postgresql&password=***");
+  EXPECT_EQ(op::redact("postgresql://db.example/osprofiler?user=svc@corp&password=s3cret"),
+            "postgresql://db.example/osprofiler?user=svc@corp&password=***");
+  EXPECT_EQ(op::redact("postgresql://u:pw@h/db?sslpassword=k3y"), "postgresql://u:***@h/db?sslpassword=***");
+  EXPECT_EQ(op::redact("host=h sslpassword=k3y sslkey=/k"), "host=h sslpassword=*** sslkey=/k");
+  // A password that looks like a parameter is hidden once, whole.
+  EXPECT_EQ(op::redact("postgresql://u:a&password=b@h/db"), "postgresql://u:***@h/db");
+  // Malformed URIs keep their password out of the parse errors.
+  for (const std::string bad : {"postgresql:/u:s3cret@h/db", "my sql://u:s3cret@h/db"}) {
+    try {
+      op::notifier::create(bad);
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_EQ(std::string(e.what()).find("s3cret"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("connection string"), std::string::npos) << e.what();
+    }
+  }
+  // An unknown scheme (Python's mysql+pymysql://) names the scheme, not the password.
+  try {
+    op::notifier::create("mysql+pymysql://osprofiler:s3cret@db/osprofiler");
+    ADD_FAILURE() << "mysql+pymysql:// was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()).find("s3cret"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("mysql+pymysql"), std::string::npos) << e.what();
+  }
 }
 
 TEST_F(notifier_test, file_collector_writes_json_lines_that_read_back) {

@@ -362,6 +362,54 @@ TEST_F(PgStore, DroppedTableIsRecreatedOnRetry) {
   EXPECT_EQ(sql(uri, "SELECT count(*) FROM data"), "1\n");
 }
 
+// A lock not granted in time (lock_timeout, here behind a session that
+// holds the table, as a VACUUM FULL does) is a passing refusal: the batch
+// is kept for a retry, not counted lost.
+TEST_F(PgStore, ALockTimeoutIsRetriedNotLost) {
+  const auto uri = fresh_database("locked");
+  auto s = open_store(uri + "?options=-c%20lock_timeout%3D200");
+  notification n;
+  n.name = "x-start";
+  n.base_id = n.parent_id = n.trace_id = "b";
+  n.timestamp = "2026-11-21T16:14:41.833431";
+  s->write({n});
+  PGconn* holder = PQconnectdb(uri.c_str());
+  ASSERT_EQ(PQstatus(holder), CONNECTION_OK);
+  PQclear(PQexec(holder, "BEGIN"));
+  PQclear(PQexec(holder, "LOCK TABLE data IN ACCESS EXCLUSIVE MODE"));
+  try {
+    s->write({n});
+    ADD_FAILURE() << "the write went through a table locked by another session";
+  } catch (const collector_unavailable& e) {
+    EXPECT_NE(std::string(e.what()).find("lock timeout"), std::string::npos) << e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "a lock timeout was taken for a permanent failure: " << e.what();
+  }
+  PQclear(PQexec(holder, "COMMIT"));
+  PQfinish(holder);
+  s->write({n});
+  EXPECT_EQ(sql(uri, "SELECT count(*) FROM data"), "2\n");
+}
+
+// A reader that found no table yet looks again at every read; when the
+// server has dropped its connection since, that look fails, and the reader
+// says so instead of reading an empty store (the table may well be there).
+TEST_F(PgStore, AReaderWhoseConnectionWasDroppedSaysSo) {
+  const auto uri = fresh_database("dropped_reader");
+  const auto db = uri.substr(uri.rfind('/') + 1);
+  auto reader = open_store(uri, store_mode::read_only);
+  ASSERT_TRUE(reader->load("b").empty());  // no table yet
+  notification n;
+  n.name = "x-start";
+  n.base_id = n.parent_id = n.trace_id = "b";
+  n.timestamp = "2026-11-21T16:14:41.833431";
+  open_store(uri)->write({n});
+  sql(pg_uri(), "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + db +
+                    "' AND application_name = 'osprofiler-collector'");
+  EXPECT_THROW(reader->load("b"), std::runtime_error);
+  EXPECT_EQ(reader->load("b").size(), 1u);  // on a new connection
+}
+
 TEST_F(PgStore, ServerRestartMidWorkloadLosesNothingUncounted) {
   const auto uri = fresh_database("restart");
   notifier::configure_queue(1 << 20, overflow_policy::drop);

@@ -400,6 +400,25 @@ TEST_F(SqliteStore, CorruptRowsAreSkippedAndReportedWithTheirId) {
   EXPECT_EQ(s->get_report(base)["children"].size(), 3u);  // request, lost, plain
 }
 
+// A row another writer stored without repairing its UTF-8 is kept, with
+// U+FFFD for the bad bytes, as the file store keeps such a line.
+TEST_F(SqliteStore, ARowWithInvalidUtf8IsKeptWithReplacementCharacters) {
+  const auto db = dir / "t.db";
+  const auto cs = uri_for(db);
+  const auto base = record_sample_trace(notifier::create(cs));
+  // data = "{\"info\": {\"host\": \"h\", \"sql\": \"caf\xe9\"}}" (twice encoded, Latin-1 byte).
+  exec(db, "INSERT INTO data (timestamp, base_id, parent_id, trace_id, host, name, data) VALUES "
+           "('2026-11-21T16:14:41.000003', '" + base + "', '" + base + "', 'latin1', 'h', 'latin1-start', "
+           "CAST(X'227B5C22696E666F5C223A207B5C22686F73745C223A205C22685C222C205C2273716C5C223A205C22636166E95C227D7D22' AS TEXT))");
+  error_capture errors;
+  auto s = open_store(cs);
+  const auto got = s->load(base);
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(got.back().name, "latin1-start");
+  EXPECT_EQ(got.back().info.value("sql", ""), "caf\xef\xbf\xbd");
+  EXPECT_TRUE(errors.messages().empty()) << errors.messages()[0];
+}
+
 TEST_F(SqliteStore, ListsTracesAndErrorTraces) {
   const auto cs = uri_for(dir / "t.db");
   auto s = open_store(cs);
