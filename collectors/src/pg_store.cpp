@@ -129,7 +129,8 @@ class pg_store final : public store {
       write_copy(batch);
     } else {
       // One transaction, as one COPY is: a batch retried after a later
-      // chunk failed must not write the earlier chunks twice.
+      // chunk failed must not write the earlier chunks twice. The table is
+      // made first: its script ends a failed attempt with a ROLLBACK.
       ensure_table();
       run_or_fail("BEGIN", "begin the batch");
       try {
@@ -361,7 +362,6 @@ class pg_store final : public store {
   }
 
   void write_insert(const std::vector<notification_view>& batch, std::size_t from, std::size_t to) {
-    ensure_table();
     const std::size_t rows = to - from;
     std::string sql = std::string("INSERT INTO data (") + columns + ") VALUES ";
     for (std::size_t i = 0; i < rows; ++i) {

@@ -43,17 +43,21 @@ std::string insert_sql(std::size_t rows) {
   return sql;
 }
 
+// Throws for a failed SQLite call: a busy or locked database is worth a
+// retry (collector_unavailable); anything else loses the batch.
+[[noreturn]] void raise(int rc, const std::string& msg) {
+  const int primary = rc & 0xff;
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) throw collector_unavailable(msg);
+  throw std::runtime_error(msg);
+}
+
 class stmt {
  public:
   stmt() = default;
   stmt(sqlite3* db, const std::string& sql, const std::string& where) {
     const int rc = sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &s_, nullptr);
-    if (rc != SQLITE_OK) {
-      const std::string msg = "trace store '" + where + "': cannot prepare statement: " + sqlite3_errmsg(db);
-      // Reading the schema can meet another writer's lock: try again later.
-      if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) throw collector_unavailable(msg);
-      throw std::runtime_error(msg);
-    }
+    // Reading the schema can meet another writer's lock: retried as a write is.
+    if (rc != SQLITE_OK) raise(rc, "trace store '" + where + "': cannot prepare statement: " + sqlite3_errmsg(db));
   }
   ~stmt() { sqlite3_finalize(s_); }
   stmt(const stmt&) = delete;
@@ -501,10 +505,7 @@ class sqlite_store final : public store {
   // the notifier keeps the batch and retries.
   void check(int rc, const std::string& what) {
     if (rc == SQLITE_OK) return;
-    const std::string msg = "trace store '" + name_ + "': cannot " + what + ": " + sqlite3_errmsg(db_);
-    const int primary = rc & 0xff;
-    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) throw collector_unavailable(msg);
-    throw std::runtime_error(msg);
+    raise(rc, "trace store '" + name_ + "': cannot " + what + ": " + sqlite3_errmsg(db_));
   }
 
   std::mutex mu_;

@@ -237,8 +237,9 @@ std::vector<std::pair<std::size_t, std::size_t>> password_spans(const std::strin
   return spans;
 }
 
-// Spans sorted and merged where they overlap (one password seen both as the
-// user part and as a parameter), so that each is replaced once.
+// Spans sorted and merged where they overlap (a keyword string's password=
+// value inside the ':'...'@' span of a malformed URI), so that each
+// stretch is replaced once.
 std::vector<std::pair<std::size_t, std::size_t>> merged(std::vector<std::pair<std::size_t, std::size_t>> spans) {
   std::sort(spans.begin(), spans.end());
   std::vector<std::pair<std::size_t, std::size_t>> out;
