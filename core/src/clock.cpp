@@ -88,4 +88,10 @@ std::int64_t stamp_converter::unix_ns(std::int64_t stamp) const noexcept {
   return ns_ - static_cast<std::int64_t>(static_cast<double>(ticks_ - stamp) * ns_per_tick_);
 }
 
+std::int64_t stamp_age_ns(std::int64_t stamp) noexcept {
+  if (stamp <= 0) return wall_clock_ns() + stamp;
+  stamp_converter clock;  // refreshed now: the stamp was taken before
+  return wall_clock_ns() - clock.unix_ns(stamp);
+}
+
 }  // namespace osprofiler::detail

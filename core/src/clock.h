@@ -44,6 +44,10 @@ class stamp_converter {
   double ns_per_tick_ = 0;
 };
 
+// Nanoseconds from `stamp` to now. Calibrates on every call (a few hundred
+// nanoseconds): for occasional checks, not for every trace point.
+std::int64_t stamp_age_ns(std::int64_t stamp) noexcept;
+
 // True when stamps are time-stamp counter readings (for tests and docs).
 bool stamps_use_tsc() noexcept;
 

@@ -44,26 +44,39 @@ void format_into(std::int64_t unix_us, char* out) {
   out[26] = '\0';
 }
 
-notification to_notification(event& e, const collector* c, const stamp_converter& clock) {
+// One of the (one or two) notifications an event holds: a pair event's
+// start part has no user info (its info is the stop's).
+struct part {
+  bool stop;
+  std::int64_t stamp;
+  bool user_info;
+};
+
+namespace {
+
+part start_part(const event& e) { return {false, e.pair ? e.start_stamp : e.stamp, !e.pair}; }
+part stop_part(const event& e) { return {true, e.stamp, true}; }
+
+notification make_notification(event& e, part p, const collector* c, const stamp_converter& clock) {
   notification n;
   n.name.reserve(e.name.size() + 6);
   n.name = e.name;
-  n.name += e.stop ? "-stop" : "-start";
+  n.name += p.stop ? "-stop" : "-start";
   n.base_id = e.base.str();
   n.parent_id = e.parent.str();
   n.trace_id = e.trace.str();
-  n.timestamp = format_timestamp(clock.unix_ns(e.stamp) / 1000);
+  n.timestamp = format_timestamp(clock.unix_ns(p.stamp) / 1000);
   if (c) {
     n.project = c->project();
     n.service = c->service();
     n.host = c->host();
   }
   if (n.host.empty()) n.host = host_name();
-  if (e.info.is_object()) n.info = std::move(e.info);
+  if (p.user_info && e.info.is_object()) n.info = std::move(e.info);
   if (e.db_system) {
     auto& db = n.info["db"];
     if (!db.is_object()) db = nlohmann::json::object();
-    if (!e.stop) {
+    if (!p.stop) {
       db["system"] = e.db_system;
       db["api"] = e.db_api ? e.db_api : "";
       if (e.db_namespace) db["namespace"] = *e.db_namespace;
@@ -80,6 +93,25 @@ notification to_notification(event& e, const collector* c, const stamp_converter
   return n;
 }
 
+notification to_notification(event& e, const collector* c, const stamp_converter& clock) {
+  return make_notification(e, e.stop ? stop_part(e) : start_part(e), c, clock);
+}
+
+}  // namespace
+
+void append_notifications(event& e, const collector* c, const stamp_converter& clock,
+                          std::vector<notification>& out) {
+  if (!e.pair) {
+    out.push_back(to_notification(e, c, clock));
+    return;
+  }
+  notification start = make_notification(e, start_part(e), c, clock);
+  notification stop = make_notification(e, stop_part(e), c, clock);
+  out.reserve(out.size() + 2);  // both or neither
+  out.push_back(std::move(start));
+  out.push_back(std::move(stop));
+}
+
 namespace {
 
 // What a db::call event adds to info.db, as to_notification() merges it:
@@ -87,14 +119,14 @@ namespace {
 // the fixed ones.
 class db_fields {
  public:
-  explicit db_fields(const event& e) : e_(e) {
-    if (!e.stop && e.db_attributes && e.db_attributes->is_object()) attributes_ = e.db_attributes;
+  db_fields(const event& e, bool stop) : e_(e), stop_(stop) {
+    if (!stop && e.db_attributes && e.db_attributes->is_object()) attributes_ = e.db_attributes;
   }
-  bool any() const { return !e_.stop || e_.db_rows >= 0; }
+  bool any() const { return !stop_ || e_.db_rows >= 0; }
   bool sets(const std::string& key) const { return fixed(key) || (attributes_ && attributes_->contains(key)); }
 
   void write(json_text& w, bool& first) const {
-    if (e_.stop) {
+    if (stop_) {
       if (e_.db_rows >= 0) {
         w.key("rows", first);
         w.raw(std::to_string(e_.db_rows));
@@ -120,21 +152,22 @@ class db_fields {
 
  private:
   bool fixed(std::string_view key) const {
-    if (e_.stop) return e_.db_rows >= 0 && key == "rows";
+    if (stop_) return e_.db_rows >= 0 && key == "rows";
     return key == "system" || key == "api" || (key == "namespace" && e_.db_namespace) ||
            (key == "statement" && e_.db_statement);
   }
 
   const event& e_;
+  bool stop_;
   const nlohmann::json* attributes_ = nullptr;
 };
 
 // The JSON text of the info to_notification() builds for `e`: the same
 // members (not necessarily in the same order), written without building it.
-void write_info(json_text& w, const event& e) {
-  const nlohmann::json* user = e.info.is_object() ? &e.info : nullptr;
+void write_info(json_text& w, const event& e, part p) {
+  const nlohmann::json* user = p.user_info && e.info.is_object() ? &e.info : nullptr;
   const bool db = e.db_system != nullptr;
-  const db_fields added(e);
+  const db_fields added(e, p.stop);
   const nlohmann::json* user_db = nullptr;
   bool first = true;
   w.raw('{');
@@ -177,33 +210,44 @@ void view_builder::clear() noexcept {
 
 void view_builder::add(const event& e, const stamp_converter& clock) {
   const std::size_t mark = text_.size();
+  const std::size_t count = spans_.size();
   try {
-    spans s;
-    auto put = [this](span& sp, std::string_view v) {
-      sp = {text_.size(), v.size()};
-      text_.append(v);
-    };
-    s.name.at = text_.size();
-    text_ += e.name;
-    text_ += e.stop ? "-stop" : "-start";
-    s.name.size = text_.size() - s.name.at;
-    char buf[40];
-    e.base.write(buf);
-    put(s.base_id, std::string_view(buf, 36));
-    e.parent.write(buf);
-    put(s.parent_id, std::string_view(buf, 36));
-    e.trace.write(buf);
-    put(s.trace_id, std::string_view(buf, 36));
-    format_into(clock.unix_ns(e.stamp) / 1000, buf);
-    put(s.timestamp, std::string_view(buf, 26));
-    s.info.at = text_.size();
-    write_info(writer_, e);
-    s.info.size = text_.size() - s.info.at;
-    spans_.push_back(s);
+    if (e.pair) {
+      add_part(e, start_part(e), clock);
+      add_part(e, stop_part(e), clock);
+    } else {
+      add_part(e, e.stop ? stop_part(e) : start_part(e), clock);
+    }
   } catch (...) {
     text_.resize(mark);
+    spans_.resize(count);
     throw;
   }
+}
+
+void view_builder::add_part(const event& e, const part& p, const stamp_converter& clock) {
+  spans s;
+  auto put = [this](span& sp, std::string_view v) {
+    sp = {text_.size(), v.size()};
+    text_.append(v);
+  };
+  s.name.at = text_.size();
+  text_ += e.name;
+  text_ += p.stop ? "-stop" : "-start";
+  s.name.size = text_.size() - s.name.at;
+  char buf[40];
+  e.base.write(buf);
+  put(s.base_id, std::string_view(buf, 36));
+  e.parent.write(buf);
+  put(s.parent_id, std::string_view(buf, 36));
+  e.trace.write(buf);
+  put(s.trace_id, std::string_view(buf, 36));
+  format_into(clock.unix_ns(p.stamp) / 1000, buf);
+  put(s.timestamp, std::string_view(buf, 26));
+  s.info.at = text_.size();
+  write_info(writer_, e, p);
+  s.info.size = text_.size() - s.info.at;
+  spans_.push_back(s);
 }
 
 const std::vector<notification_view>& view_builder::views(const collector& c) {

@@ -14,12 +14,17 @@
 
 namespace osprofiler::detail {
 
+// Which of an event's notifications is meant (conversion.cpp).
+struct part;
+
 // Writes the 26 characters of an OSProfiler timestamp and a NUL.
 void format_into(std::int64_t unix_us, char* out);
 
-// The notification for `e` (its info is moved out). `c` supplies project,
-// service and host.
-notification to_notification(event& e, const collector* c, const stamp_converter& clock);
+// Appends the notifications `e` holds (its info is moved out): one, or for
+// a pair event its start and then its stop. `c` supplies project, service
+// and host. On an exception `out` is as before.
+void append_notifications(event& e, const collector* c, const stamp_converter& clock,
+                          std::vector<notification>& out);
 
 // The same notification as text: one batch at a time, in a buffer reused
 // from batch to batch, so that a steady stream allocates nothing.
@@ -30,7 +35,8 @@ class view_builder {
   view_builder& operator=(const view_builder&) = delete;
 
   void clear() noexcept;
-  // Adds `e`; on an exception (out of memory) the batch is as before.
+  // Adds `e` (both notifications of a pair); on an exception (out of
+  // memory) the batch is as before.
   void add(const event& e, const stamp_converter& clock);
   std::size_t size() const noexcept { return spans_.size(); }
   // The views of everything added since clear(), valid until the next add()
@@ -44,6 +50,8 @@ class view_builder {
   struct spans {
     span name, base_id, parent_id, trace_id, timestamp, info;
   };
+  void add_part(const event& e, const part& p, const stamp_converter& clock);
+
   std::string text_;
   json_text writer_{text_};
   std::vector<spans> spans_;

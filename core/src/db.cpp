@@ -29,26 +29,18 @@ call::call(const endpoint& ep, const char* api, std::string_view statement) noex
   }
 }
 
-void call::begin(const endpoint& ep, const char* api, const shared_text& statement,
-                 nlohmann::json params) noexcept {
-  if (owner_ || !active()) return;
-  profiler* p = detail::t_profiler;
-  struct start_record {
-    uuid base, parent, trace;
-    std::int64_t stamp;
-    const endpoint* ep;
-    const char* api;
-    const shared_text* statement;  // null: not recorded
-    nlohmann::json* params;        // null: not recorded
-  } r{p->base(), p->current(), uuid::generate(), detail::now_stamp(), &ep, api,
-      trace_sql() && statement ? &statement : nullptr,
-      !params.is_null() && trace_sql_params() ? &params : nullptr};
-  try {
-    detail::push_point(*p, r.trace, ep.point_name);
-  } catch (...) {
-    notifier::report_error("osprofiler: out of memory while starting db trace point");
-    return;
-  }
+namespace {
+
+struct start_record {
+  uuid base, parent, trace;
+  std::int64_t stamp;
+  const endpoint* ep;
+  const char* api;
+  const shared_text* statement;  // null: not recorded
+  nlohmann::json* params;        // null: not recorded
+};
+
+void record_start(const start_record& r) noexcept {
   detail::record_with(
       [](detail::event& e, const void* ctx) noexcept {
         const auto& r = *static_cast<const start_record*>(ctx);
@@ -68,10 +60,69 @@ void call::begin(const endpoint& ep, const char* api, const shared_text& stateme
         }
       },
       &r);
+}
+
+}  // namespace
+
+void call::begin(const endpoint& ep, const char* api, const shared_text& statement,
+                 nlohmann::json params) noexcept {
+  if (owner_ || !active()) return;
+  profiler* p = detail::t_profiler;
+  const start_record r{p->base(), p->current(), uuid::generate(), detail::now_stamp(), &ep, api,
+                       trace_sql() && statement ? &statement : nullptr,
+                       !params.is_null() && trace_sql_params() ? &params : nullptr};
+  try {
+    detail::push_point(*p, r.trace, ep.point_name);
+  } catch (...) {
+    notifier::report_error("osprofiler: out of memory while starting db trace point");
+    return;
+  }
+  record_start(r);
   owner_ = p;
   serial_ = p->serial();
   depth_ = p->depth();
   id_ = r.trace;
+}
+
+void call::begin_held(const endpoint& ep, const char* api, const shared_text& statement) noexcept {
+  if (owner_ || !active()) return;
+  profiler* p = detail::t_profiler;
+  const std::int64_t stamp = detail::now_stamp();
+  const uuid trace = uuid::generate();
+  const uuid parent = p->current();
+  try {
+    detail::push_point(*p, trace, ep.point_name);
+  } catch (...) {
+    notifier::report_error("osprofiler: out of memory while starting db trace point");
+    return;
+  }
+  parked_.base = p->base();
+  parked_.parent = parent;
+  parked_.trace = trace;
+  held_.ep = &ep;
+  held_.api = api;
+  held_.stamp = stamp;
+  if (statement && trace_sql()) held_.statement = statement;
+  owner_ = p;
+  serial_ = p->serial();
+  depth_ = p->depth();
+  id_ = trace;
+}
+
+void call::record_held_start() noexcept {
+  const start_record r{parked_.base, parked_.parent, parked_.trace, held_.stamp, held_.ep, held_.api,
+                       held_.statement ? &held_.statement : nullptr, nullptr};
+  record_start(r);
+  held_.ep = nullptr;
+  held_.statement.reset();
+}
+
+void call::send_start() noexcept {
+  if (held_.ep && owner_) record_held_start();
+}
+
+void call::send_start_after(std::chrono::nanoseconds age) noexcept {
+  if (held_.ep && owner_ && detail::stamp_age_ns(held_.stamp) >= age.count()) record_held_start();
 }
 
 call::call(call&& other) noexcept
@@ -82,9 +133,11 @@ call::call(call&& other) noexcept
       rows_(other.rows_),
       stop_info_(std::move(other.stop_info_)),
       parked_(std::move(other.parked_)),
-      is_parked_(other.is_parked_) {
+      is_parked_(other.is_parked_),
+      held_(std::move(other.held_)) {
   other.owner_ = nullptr;
   other.is_parked_ = false;
+  other.held_.ep = nullptr;
 }
 
 call& call::operator=(call&& other) noexcept {
@@ -98,8 +151,10 @@ call& call::operator=(call&& other) noexcept {
     stop_info_ = std::move(other.stop_info_);
     parked_ = std::move(other.parked_);
     is_parked_ = other.is_parked_;
+    held_ = std::move(other.held_);
     other.owner_ = nullptr;
     other.is_parked_ = false;
+    other.held_.ep = nullptr;
   }
   return *this;
 }
@@ -140,10 +195,21 @@ void call::end_here() noexcept {
 }
 
 void call::finish() noexcept {
+  if (!owner_) return;
   detail::stop_record r;
   r.db = true;
   r.rows = rows_;
   r.info = &stop_info_;
+  detail::held_start start;
+  if (held_.ep) {
+    start.stamp = held_.stamp;
+    start.system = held_.ep->system;
+    start.api = held_.api;
+    start.ns = held_.ep->ns;
+    start.attributes = held_.ep->attributes;
+    start.statement = held_.statement ? &held_.statement : nullptr;
+    r.start = &start;
+  }
   if (is_parked_) {
     // Already off the stack: the stop needs no profiler, only the saved ids.
     is_parked_ = false;
@@ -154,22 +220,30 @@ void call::finish() noexcept {
     r.name = &parked_.name;
     r.stamp = parked_.end_stamp;
     detail::record_stop(r);
-    return;
+  } else {
+    profiler* p = owner_;
+    owner_ = nullptr;
+    std::string name;
+    // Stop only our own point (see trace::end): on top, or below points
+    // opened after it that are still open.
+    bool stopped;
+    if (!detail::owns_top(p, serial_, depth_)) {
+      stopped = detail::stop_inner(p, serial_, depth_, id_, r);
+    } else {
+      r.base = p->base();
+      stopped = detail_access::pop(*p, r.trace, r.parent, name);
+      if (stopped) {
+        r.stamp = detail::now_stamp();
+        r.name = &name;
+        detail::record_stop(r);
+      }
+    }
+    // No stop could be recorded (the profiler went away): a held start still
+    // goes out, so that the point shows, unfinished, as it would have.
+    if (!stopped && held_.ep) record_held_start();
   }
-  profiler* p = owner_;
-  owner_ = nullptr;
-  // Stop only our own point (see trace::end): on top, or below points
-  // opened after it that are still open.
-  if (!detail::owns_top(p, serial_, depth_)) {
-    detail::stop_inner(p, serial_, depth_, id_, r);
-    return;
-  }
-  std::string name;
-  r.base = p->base();
-  if (!detail_access::pop(*p, r.trace, r.parent, name)) return;
-  r.stamp = detail::now_stamp();
-  r.name = &name;
-  detail::record_stop(r);
+  held_.ep = nullptr;
+  held_.statement.reset();
 }
 
 namespace {

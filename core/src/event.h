@@ -66,6 +66,11 @@ struct event {
   uuid base, parent, trace;
   std::int64_t stamp = 0;  // see clock.h
   bool stop = false;
+  // A start and its stop in one slot (a db::call whose start was held,
+  // db::call::begin_held): the db_* fields but db_rows describe the start,
+  // taken at start_stamp; stamp, info and db_rows describe the stop.
+  bool pair = false;
+  std::int64_t start_stamp = 0;
   std::string name;     // the point's name, without -start / -stop
   nlohmann::json info;  // null or an object
   // Set for database calls (db::call): merged into info.db on the notifier thread.
@@ -86,6 +91,7 @@ inline void recycle(event& e) noexcept {
   e.trace = uuid{};
   e.stamp = 0;
   e.stop = false;
+  e.pair = false;
   e.name.clear();
   if (!e.info.is_null()) e.info = nullptr;
   e.db_system = nullptr;
@@ -101,8 +107,19 @@ void push_point(profiler& p, const uuid& id, const std::string& name);
 // Hands an event to the notifier queue (drops and counts when full):
 // `fill(slot, ctx)` writes it straight into a queue slot, which recycle()
 // has just reset to a default event. `fill` must not throw.
+// `notifications` is what the event becomes: 2 for a pair (a drop counts both).
 using fill_fn = void (*)(event& slot, const void* ctx) noexcept;
-void record_with(fill_fn fill, const void* ctx) noexcept;
+void record_with(fill_fn fill, const void* ctx, unsigned notifications = 1) noexcept;
+
+// The start of a db::call held until its stop (db::call::begin_held).
+struct held_start {
+  std::int64_t stamp = 0;
+  const char* system = nullptr;
+  const char* api = nullptr;
+  const std::string* ns = nullptr;
+  const nlohmann::json* attributes = nullptr;
+  db::shared_text* statement = nullptr;  // moved into the slot; null: not recorded
+};
 
 // What a stop notification needs; filled into its queue slot in place.
 struct stop_record {
@@ -112,6 +129,7 @@ struct stop_record {
   nlohmann::json* info = nullptr;       // moved when it is an object
   bool db = false;                      // a db::call stop: rows go to info.db
   std::int64_t rows = -1;
+  const held_start* start = nullptr;    // set: the start goes in the same slot
 };
 void record_stop(stop_record& r) noexcept;
 // Stops the point `id` opened at `depth` while points above it are still

@@ -69,6 +69,9 @@ struct state {
   // notifier thread updates the others.
   alignas(64) std::atomic<std::uint64_t> dropped_at_push{0};
   alignas(64) std::uint64_t processed = 0;  // events taken off the queues and settled; guarded by mu
+  // Pair events taken off the queues: each is two notifications but one
+  // pushed slot, so `recorded` adds one per pair once the worker sees it.
+  std::atomic<std::uint64_t> pairs_taken{0};
   std::uint64_t flush_requests = 0, flushes_done = 0, flush_target = 0;  // guarded by mu
 
   std::mutex err_mu;
@@ -157,6 +160,7 @@ void atfork_child() {
   s.sent.store(0);
   s.failed.store(0);
   s.dropped_at_push.store(0);
+  s.pairs_taken.store(0);
   s.mu.unlock();
 }
 
@@ -240,15 +244,19 @@ void worker_main(state& s) {
     }
     stamps.refresh();  // every event taken was stamped before this
     auto* text = dynamic_cast<text_collector*>(c.get());
+    std::size_t converted = 0;  // events; a pair makes two notifications
     for (event* e : pending) {
+      // Counted before anything is settled, so that queued() never goes below zero.
+      if (e->pair) s.pairs_taken.fetch_add(1, std::memory_order_relaxed);
       try {
         if (text) {
           texts.add(*e, stamps);
         } else {
-          batch.push_back(detail::to_notification(*e, c.get(), stamps));
+          detail::append_notifications(*e, c.get(), stamps, batch);
         }
+        ++converted;
       } catch (...) {
-        s.failed.fetch_add(1, std::memory_order_relaxed);
+        s.failed.fetch_add(e->pair ? 2 : 1, std::memory_order_relaxed);
         std::lock_guard<std::mutex> lock(s.mu);
         ++s.processed;
       }
@@ -266,7 +274,7 @@ void worker_main(state& s) {
 
     std::unique_lock<std::mutex> lock(s.mu);
     if (!pending.empty()) {
-      s.processed += built;
+      s.processed += converted;
       s.done_cv.notify_all();
     }
     // A flush finishes once everything recorded before it is settled, even
@@ -487,10 +495,10 @@ bool push(queue_t* q, detail::fill_fn fill, const void* ctx) noexcept {
 }  // namespace
 
 namespace detail {
-void record_with(fill_fn fill, const void* ctx) noexcept {
+void record_with(fill_fn fill, const void* ctx, unsigned notifications) noexcept {
   state& s = st();
-  auto drop = [&s] {
-    s.dropped_at_push.fetch_add(1, std::memory_order_relaxed);
+  auto drop = [&s, notifications] {
+    s.dropped_at_push.fetch_add(notifications, std::memory_order_relaxed);
   };
   if (s.stopped.load(std::memory_order_relaxed)) return drop();
   ensure_worker(s);
@@ -632,8 +640,10 @@ counters stats() noexcept {
     c.sent = s.sent.load();
     c.failed = s.failed.load();
     const std::uint64_t at_push = s.dropped_at_push.load();
-    c.recorded = s.pushed_total() + at_push;
-    const bool still = c.dropped == s.dropped.load() && c.sent == s.sent.load() && c.failed == s.failed.load();
+    const std::uint64_t pairs = s.pairs_taken.load();
+    c.recorded = s.pushed_total() + pairs + at_push;
+    const bool still = c.dropped == s.dropped.load() && c.sent == s.sent.load() && c.failed == s.failed.load() &&
+                       pairs == s.pairs_taken.load();
     c.dropped += at_push;
     if (still) break;
   }

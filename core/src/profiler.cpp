@@ -113,8 +113,17 @@ void detail::record_stop(stop_record& r) noexcept {
           e.db_system = "";  // marks a db stop: rows go to info.db on the notifier thread
           e.db_rows = r.rows;
         }
+        if (const held_start* h = r.start) {
+          e.pair = true;
+          e.start_stamp = h->stamp;
+          e.db_system = h->system;
+          e.db_api = h->api;
+          e.db_namespace = h->ns;
+          e.db_attributes = h->attributes;
+          if (h->statement) e.db_statement = std::move(*h->statement);
+        }
       },
-      &r);
+      &r, r.start ? 2 : 1);
 }
 
 namespace {

@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <map>
 #include <set>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -534,6 +535,25 @@ void varied_points() {
   op::db::endpoint bare;
   bare.system = "sqlite";
   { op::db::call c(bare, "commit"); }
+  // Held starts (one queue slot for start and stop): with rows, failed, and
+  // sent early.
+  {
+    op::db::call c(op::db::call::deferred{});
+    c.begin_held(ep, "execute", op::db::make_text("SELECT held"));
+    c.rows(7);
+  }
+  {
+    op::db::call c(op::db::call::deferred{});
+    c.begin_held(bare, "execute", nullptr);
+    c.fail("OperationalError", "database is locked", {{"code", 5}});
+  }
+  {
+    op::db::call c(op::db::call::deferred{});
+    c.begin_held(ep, "execute", op::db::make_text("SELECT early"));
+    c.send_start();
+    c.end_here();
+    c.rows(1);
+  }
   op::start("we\"ird\\name", {{"db", "not an object"}, {"n", 1.5}, {"list", {1, {{"k", "v"}}}}});
   op::stop({{"etype", "ValueError"}, {"host", 7}});
   op::stop();
@@ -560,10 +580,10 @@ TEST_F(notifier_test, a_reused_queue_slot_carries_nothing_of_its_last_event) {
     return seen;
   };
   const auto fresh = run(4096, std::make_shared<memory_collector>());
-  ASSERT_EQ(fresh.size(), 5u * 10u);
+  ASSERT_EQ(fresh.size(), 5u * 16u);
   EXPECT_EQ(run(4, std::make_shared<memory_collector>()), fresh);
   const auto fresh_text = run(4096, std::make_shared<text_memory_collector>());
-  ASSERT_EQ(fresh_text.size(), 5u * 10u);
+  ASSERT_EQ(fresh_text.size(), 5u * 16u);
   EXPECT_EQ(run(4, std::make_shared<text_memory_collector>()), fresh_text);
 }
 
@@ -614,7 +634,7 @@ TEST_F(notifier_test, text_collectors_get_the_same_notifications_as_other_collec
   const auto expected = objects->take();
   const auto got = texts->take();
   ASSERT_EQ(got.size(), expected.size());
-  ASSERT_EQ(got.size(), 10u);
+  ASSERT_EQ(got.size(), 16u);
   // Ids differ between the runs; the same id must map to the same id.
   std::map<std::string, std::string> id_map;
   auto same_id = [&](const std::string& a, const std::string& b) {
@@ -645,8 +665,143 @@ TEST_F(notifier_test, text_collectors_get_the_same_notifications_as_other_collec
   EXPECT_EQ(got[4].info["db"]["sqlstate"], "23505");
   EXPECT_EQ(got[4].info["db"]["batch"], 2);
   EXPECT_FALSE(got[6].info.contains("db")) << "a stop without rows or fields has no db member";
-  EXPECT_EQ(got[7].name, "we\"ird\\name-start");
-  EXPECT_EQ(got[7].info["db"], "not an object");
+  // Held starts: two notifications from one slot, the start first.
+  EXPECT_EQ(got[7].name, "db-start");
+  EXPECT_EQ(got[7].info["db"]["statement"], "SELECT held");
+  EXPECT_EQ(got[7].info["db"]["system"], "cockroach");
+  EXPECT_EQ(got[8].name, "db-stop");
+  EXPECT_EQ(got[8].info["db"], (nlohmann::json{{"rows", 7}}));
+  EXPECT_EQ(got[7].trace_id, got[8].trace_id);
+  EXPECT_LE(got[7].timestamp, got[8].timestamp);
+  EXPECT_EQ(got[9].info["db"], (nlohmann::json{{"system", "sqlite"}, {"api", "execute"}}));
+  EXPECT_FALSE(got[9].info.contains("etype")) << "the failure belongs to the stop";
+  EXPECT_EQ(got[10].info["etype"], "OperationalError");
+  EXPECT_EQ(got[10].info["db"]["code"], 5);
+  EXPECT_EQ(got[11].info["db"]["statement"], "SELECT early");
+  EXPECT_EQ(got[12].info["db"]["rows"], 1);
+  EXPECT_EQ(got[13].name, "we\"ird\\name-start");
+  EXPECT_EQ(got[13].info["db"], "not an object");
+}
+
+// A held start (db::call::begin_held) leaves the calling thread with the
+// stop, in one queue slot; everything downstream sees two notifications.
+TEST_F(notifier_test, a_held_start_goes_out_with_its_stop_and_counts_as_two) {
+  op::options o;
+  o.enabled = true;
+  o.trace_sql = true;
+  op::set_options(o);
+  auto sink = std::make_shared<memory_collector>();
+  op::notifier::set(sink);
+  op::db::endpoint ep;
+  ep.system = "sqlite";
+  ep.ns = op::db::intern(std::string_view("app.db"));
+  const auto before = op::notifier::stats();
+  const auto base = op::get()->base_id();
+  {
+    op::db::call c(op::db::call::deferred{});
+    c.begin_held(ep, "execute", op::db::make_text("SELECT 1"));
+    ASSERT_TRUE(c.start_held());
+    EXPECT_EQ(op::get()->depth(), 1u) << "on the trace stack like any point";
+    op::start("nested");  // e.g. a user function SQLite calls during the step
+    op::stop();
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    ASSERT_TRUE(op::notifier::flush());
+    const auto early = sink->take();
+    ASSERT_EQ(early.size(), 2u) << "only the nested point: the start is still held";
+    EXPECT_EQ(early[0].name, "nested-start");
+    c.rows(1);
+  }
+  ASSERT_TRUE(op::notifier::flush());
+  const auto got = sink->take();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].name, "db-start");
+  EXPECT_EQ(got[1].name, "db-stop");
+  EXPECT_EQ(got[0].base_id, base);
+  EXPECT_EQ(got[0].parent_id, base);
+  EXPECT_EQ(got[1].parent_id, base);
+  EXPECT_EQ(got[0].trace_id, got[1].trace_id);
+  EXPECT_EQ(got[0].info["db"]["statement"], "SELECT 1");
+  EXPECT_EQ(got[0].info["db"]["namespace"], "app.db");
+  EXPECT_EQ(got[1].info["db"]["rows"], 1);
+  const auto start_us = *op::parse_timestamp(got[0].timestamp);
+  const auto stop_us = *op::parse_timestamp(got[1].timestamp);
+  EXPECT_GE(stop_us - start_us, 2000) << "the start keeps the time it was taken, not the time it was sent";
+  const auto after = op::notifier::stats();
+  EXPECT_EQ(after.recorded - before.recorded, 4u);
+  EXPECT_EQ(after.sent - before.sent, 4u);
+  EXPECT_EQ(after.queued(), 0u);
+  EXPECT_EQ(op::get()->depth(), 0u);
+}
+
+// A call that turns out to be long sends its start at once (SQLite's
+// progress handler does this for a statement still running); the stop
+// follows alone.
+TEST_F(notifier_test, a_held_start_sent_early_shows_while_the_call_runs) {
+  auto sink = std::make_shared<memory_collector>();
+  op::notifier::set(sink);
+  op::db::endpoint ep;
+  ep.system = "sqlite";
+  op::db::call c(op::db::call::deferred{});
+  c.begin_held(ep, "execute", nullptr);
+  c.send_start_after(std::chrono::hours(1));
+  EXPECT_TRUE(c.start_held()) << "not that old yet";
+  std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  c.send_start_after(std::chrono::milliseconds(2));
+  EXPECT_FALSE(c.start_held());
+  ASSERT_TRUE(op::notifier::flush());
+  auto got = sink->take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].name, "db-start");
+  c.send_start();  // nothing more to send
+  c.finish();
+  ASSERT_TRUE(op::notifier::flush());
+  got = sink->take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].name, "db-stop");
+}
+
+// A pair lost to a full queue is two notifications lost, and counted so.
+TEST_F(notifier_test, a_held_pair_dropped_by_a_full_queue_counts_twice) {
+  auto gate = std::make_shared<gate_collector>();
+  op::notifier::configure_queue(64, op::overflow_policy::drop);
+  op::notifier::set(gate);
+  op::db::endpoint ep;
+  ep.system = "sqlite";
+  const auto before = op::notifier::stats();
+  points(1);
+  gate->wait_entered();  // the worker is now stuck inside write()
+  for (int i = 0; i < 200; ++i) {
+    op::db::call c(op::db::call::deferred{});
+    c.begin_held(ep, "execute", nullptr);
+  }
+  const auto during = op::notifier::stats();
+  EXPECT_GE(during.dropped - before.dropped, 2u * (200u - 64u));
+  EXPECT_EQ((during.dropped - before.dropped) % 2, 0u) << "pairs are dropped whole";
+  gate->open();
+  ASSERT_TRUE(op::notifier::flush());
+  const auto after = op::notifier::stats();
+  EXPECT_EQ(after.recorded - before.recorded, 402u);
+  EXPECT_EQ(after.sent + after.dropped + after.failed - (before.sent + before.dropped + before.failed), 402u);
+  EXPECT_EQ(gate->take().size(), after.sent - before.sent);
+}
+
+// A held call whose thread lost its profiler before the call finished can
+// record no stop; its start still goes out, so that the point shows as
+// unfinished rather than not at all.
+TEST_F(notifier_test, a_held_start_goes_out_alone_when_no_stop_can_be) {
+  auto sink = std::make_shared<memory_collector>();
+  op::notifier::set(sink);
+  op::db::endpoint ep;
+  ep.system = "sqlite";
+  {
+    op::db::call c(op::db::call::deferred{});
+    c.begin_held(ep, "execute", nullptr);
+    op::clean();
+  }
+  ASSERT_TRUE(op::notifier::flush());
+  const auto got = sink->take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].name, "db-start");
 }
 
 namespace {

@@ -472,7 +472,7 @@ TEST(sqlite_adapter, moving_keeps_the_running_point) {
 TEST(sqlite_adapter, code_between_fetches_is_not_nested_and_runs_may_end_in_any_order) {
   connection c(":memory:");
   c.exec("CREATE TABLE n (id INTEGER PRIMARY KEY, v INTEGER); INSERT INTO n VALUES (1, 0), (2, 0), (3, 0);");
-  traced t;
+  traced t(with_sql());
   statement outer = c.prepare("SELECT id FROM n");
   statement inner = c.prepare("UPDATE n SET v = v + 1 WHERE id = ?");
   while (outer.step()) {
@@ -491,12 +491,19 @@ TEST(sqlite_adapter, code_between_fetches_is_not_nested_and_runs_may_end_in_any_
   auto runs = with_api(ps, "execute");
   ASSERT_EQ(runs.size(), 6u) << dump(t.last);
   for (const auto& r : runs) EXPECT_EQ(r.start.parent_id, r.start.base_id) << "siblings, not children";
-  for (int i = 1; i <= 3; ++i) EXPECT_EQ(runs[i].rows(), 1);
-  EXPECT_EQ(runs[0].rows(), 3);
-  EXPECT_EQ(runs[4].rows(), 1);
-  EXPECT_EQ(runs[5].rows(), 2);
-  EXPECT_LE(runs[0].start.timestamp, runs[1].start.timestamp);
-  EXPECT_GE(runs[0].stop.timestamp, runs[3].stop.timestamp) << "the select's run ends at its last step";
+  // A run's start is sent with its stop: notifications come in the order
+  // the runs ended (the inner updates, then the outer select).
+  std::vector<point> selects, updates;
+  for (const auto& r : runs) (r.statement().rfind("UPDATE", 0) == 0 ? updates : selects).push_back(r);
+  ASSERT_EQ(updates.size(), 3u);
+  ASSERT_EQ(selects.size(), 3u);
+  for (const auto& u : updates) EXPECT_EQ(u.rows(), 1);
+  const point& outer_run = selects[0];
+  EXPECT_EQ(outer_run.rows(), 3);
+  EXPECT_EQ(selects[1].rows(), 1) << "outer2, reset after one row";
+  EXPECT_EQ(selects[2].rows(), 2) << "lookup";
+  EXPECT_LE(outer_run.start.timestamp, updates[0].start.timestamp);
+  EXPECT_GE(outer_run.stop.timestamp, updates[2].stop.timestamp) << "the select's run ends at its last step";
   expect_all_stopped(ps, t.last);
   ASSERT_NE(get(), nullptr);
   EXPECT_EQ(get()->depth(), 0u) << "nothing left open on the profiler";
@@ -663,4 +670,60 @@ TEST(sqlite_adapter, nothing_recorded_and_everything_works_when_disabled) {
 }
 
 }  // namespace
+// A statement run's start is held and sent with its stop (one queue slot);
+// a run still going after a while has it sent by the connection's progress
+// handler, so that a long or hung query shows in its trace while it runs.
+TEST(sqlite_adapter, a_long_running_statement_shows_its_start_while_it_runs) {
+  connection c(":memory:");
+  traced t(with_sql());
+  struct probe_state {
+    tracing_scope* scope;
+    bool start_seen = false;
+    int calls = 0;
+  } probe{&t.scope};
+  ASSERT_EQ(sqlite3_create_function(
+                c.handle(), "probe", 0, SQLITE_UTF8, &probe,
+                [](sqlite3_context* ctx, int, sqlite3_value**) {
+                  auto* p = static_cast<probe_state*>(sqlite3_user_data(ctx));
+                  ++p->calls;
+                  // Called on the stepping thread, inside sqlite3_step.
+                  notifier::flush();
+                  for (const auto& n : p->scope->sink->snapshot()) {
+                    if (n.name == "db-start" && n.info["db"].value("api", "") == "execute" &&
+                        n.info["db"].value("statement", "").find("probe()") != std::string::npos) {
+                      p->start_seen = true;
+                    }
+                  }
+                  sqlite3_result_int(ctx, 1);
+                },
+                nullptr, nullptr),
+            SQLITE_OK);
+  const std::string sql =
+      "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 300000) "
+      "SELECT count(*) FROM n WHERE x = 300000 AND probe()";
+  statement s = c.prepare(sql);
+  ASSERT_TRUE(s.step());
+  EXPECT_EQ(s.column_int64(0), 1);
+  EXPECT_FALSE(s.step());
+  EXPECT_EQ(probe.calls, 1);
+  EXPECT_TRUE(probe.start_seen) << "the start was still held after 300,000 rows";
+  // Short runs keep theirs until they end: the notifications still pair up.
+  statement quick = c.prepare("SELECT 1");
+  ASSERT_TRUE(quick.step());
+  quick.reset();
+  auto ps = t.points();
+  auto runs = with_api(ps, "execute");
+  ASSERT_EQ(runs.size(), 2u) << dump(t.last);
+  EXPECT_EQ(runs[0].statement(), sql);
+  EXPECT_EQ(runs[0].rows(), 1);
+  EXPECT_EQ(runs[1].statement(), "SELECT 1");
+  expect_all_stopped(ps, t.last);
+  int seen_starts = 0;
+  for (const auto& n : t.last) {
+    seen_starts += n.name == "db-start" && n.info["db"].value("api", "") == "execute" &&
+                   n.info["db"].value("statement", "") == sql;
+  }
+  EXPECT_EQ(seen_starts, 1) << "sent early, and not again with the stop";
+}
+
 }  // namespace osprofiler::testing

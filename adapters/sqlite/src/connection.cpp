@@ -46,6 +46,7 @@ void connection::open(const std::string& filename, int flags, const char* vfs) {
     sqlite3_close(db);
     throw e;
   }
+  sqlite3_progress_handler(db, detail::progress_steps, &detail::on_progress, nullptr);
   st->db = db;
   db_ = db;
   state_ = std::move(st);

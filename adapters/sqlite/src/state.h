@@ -6,6 +6,7 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -51,6 +52,14 @@ control classify(std::string_view sql) noexcept;
 
 // Stop info fields for a failure on `db` with result code `rc`.
 void record_failure(db::call& c, sqlite3* db, int rc) noexcept;
+
+// The progress handler every connection installs. SQLite calls it every
+// progress_steps virtual machine steps of a statement (counted over the
+// statement's life, not per run); a run going on for held_start_limit by
+// then sends its held start, so that it shows in its trace while it runs.
+constexpr int progress_steps = 1000;
+constexpr std::chrono::milliseconds held_start_limit{1};
+int on_progress(void*) noexcept;
 
 // sqlite3_changes64 / sqlite3_total_changes64 where available.
 std::int64_t changes(sqlite3* db) noexcept;

@@ -102,9 +102,13 @@ void statement::open_point() noexcept {
   }
   try {
     if (trace_sql() && !text_) text_ = db::make_text(sqlite3_sql(stmt_));
-    nlohmann::json params;
-    if (params_ && trace_sql_params()) params = params_->to_json(stmt_);
-    exec_.begin(st.ep, api, text_, std::move(params));
+    if (params_ && trace_sql_params()) {
+      exec_.begin(st.ep, api, text_, params_->to_json(stmt_));
+    } else {
+      // The start goes out with the stop (one queue slot), or earlier from
+      // the progress handler if the run takes a while (held runs below).
+      exec_.begin_held(st.ep, api, text_);
+    }
   } catch (...) {
     // Out of memory: this run goes untraced.
   }
@@ -140,6 +144,31 @@ int statement::close_point(int rc) noexcept {
     }
   }
   return rc;
+}
+
+// ---- held runs --------------------------------------------------------------
+// The runs of this thread inside sqlite3_step with their start held, the
+// innermost first (a user function may step another statement).
+
+namespace {
+struct held_run {
+  db::call* run;
+  held_run* outer;
+};
+__thread held_run* t_held_runs __attribute__((tls_model("initial-exec"))) = nullptr;
+}  // namespace
+
+int detail::step_held(sqlite3_stmt* stmt, db::call& run) noexcept {
+  held_run me{&run, t_held_runs};
+  t_held_runs = &me;
+  const int rc = sqlite3_step(stmt);
+  t_held_runs = me.outer;
+  return rc;
+}
+
+int detail::on_progress(void*) noexcept {
+  for (held_run* r = t_held_runs; r; r = r->outer) r->run->send_start_after(held_start_limit);
+  return 0;  // never interrupts
 }
 
 void statement::raise(int rc) const {

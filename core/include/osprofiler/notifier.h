@@ -169,8 +169,10 @@ void configure_queue(std::size_t capacity, overflow_policy policy);
 // it. False if that did not finish within `timeout` (e.g. a store is down).
 bool flush(std::chrono::milliseconds timeout = std::chrono::seconds(10)) noexcept;
 
+// Counted in notifications. A SQLite run's start and stop share one queue
+// slot; `recorded` counts that pair once until the notifier takes it.
 struct counters {
-  std::uint64_t recorded = 0;  // events handed to the notifier
+  std::uint64_t recorded = 0;  // notifications handed to the notifier
   std::uint64_t sent = 0;      // written by the collector
   std::uint64_t dropped = 0;   // lost to a full queue or to no collector
   std::uint64_t failed = 0;    // lost because the collector failed

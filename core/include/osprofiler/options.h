@@ -23,7 +23,8 @@ struct options {
   std::string connection_string;  // empty: the embedded SQLite store (see default_connection_string())
   std::string project;
   std::string service;
-  std::size_t queue_size = 16384;  // events held for the collector thread at most
+  std::size_t queue_size = 16384;  // events held for the collector thread at most (an event: one
+                                   // notification, or a SQLite run's start and stop)
   overflow_policy overflow = overflow_policy::drop;
   std::size_t max_statement_bytes = 65536;  // longer SQL text is cut and marked as truncated
   bool filter_error_trace = false;          // accepted for OSProfiler compatibility

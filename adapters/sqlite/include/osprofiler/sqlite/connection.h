@@ -282,13 +282,19 @@ class transaction {
 
 // ---- inline hot path ----
 
+namespace detail {
+// sqlite3_step for a run whose start is still held (db::call::begin_held):
+// while SQLite works, the connection's progress handler can send the start.
+int step_held(sqlite3_stmt* stmt, db::call& run) noexcept;
+}  // namespace detail
+
 inline int statement::try_step() noexcept {
   if (!running_) {
     running_ = true;
     rows_ = 0;
     if (osprofiler::active()) open_point();
   }
-  const int rc = sqlite3_step(stmt_);
+  const int rc = exec_.start_held() ? detail::step_held(stmt_, exec_) : sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) {
     ++rows_;
     // The user's code between fetches is not part of the run: the point
