@@ -3,9 +3,11 @@
 // same time). WAL + busy_timeout let several processes write one file.
 #include <pthread.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <condition_variable>
 #include <filesystem>
 #include <map>
@@ -255,14 +257,22 @@ class sqlite_store final : public store {
       open_for_reading();
       return;
     }
+    open_for_writing();
+  }
+
+  // Makes the directory, the file and the table as needed, and the
+  // checkpointer; on failure db_ stays null and the error is thrown.
+  void open_for_writing() {
+    // Opened again (after the file was deleted) by its absolute name.
+    const std::string& target = file_.empty() ? path_ : file_;
     std::error_code ec;
-    const auto parent = std::filesystem::path(path_).parent_path();
+    const auto parent = std::filesystem::path(target).parent_path();
     if (!parent.empty()) {
       std::filesystem::create_directories(parent, ec);
       if (ec) fail_open("cannot create directory '" + parent.string() + "': " + ec.message());
     }
     const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+    if (sqlite3_open_v2(target.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
       const std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
       sqlite3_close_v2(db_);
       db_ = nullptr;
@@ -280,8 +290,14 @@ class sqlite_store final : public store {
     // rows then goes into a few large pages (with SQLite's own checkpoints,
     // a sixteenth as many of them): 1.3-1.5x faster (BM_StoreWrite/sqlite).
     sqlite3_exec(db_, "PRAGMA page_size=65536;", nullptr, nullptr, nullptr);
-    // WAL needs a writable directory; a read-only store still reads without it.
-    sqlite3_exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", nullptr, nullptr, nullptr);
+    // WAL needs a writable directory and shared memory; without it, writers
+    // of other processes wait for each other's whole transactions.
+    const std::string mode = journal_mode("WAL");
+    if (mode != "wal") {
+      notifier::report_error("osprofiler: trace store '" + name_ + "' is not in WAL mode (journal_mode is '" +
+                             mode + "'): processes writing it will wait for each other");
+    }
+    sqlite3_exec(db_, "PRAGMA synchronous=NORMAL;", nullptr, nullptr, nullptr);
     char* err = nullptr;
     if (sqlite3_exec(db_, schema_sql, nullptr, nullptr, &err) != SQLITE_OK) {
       const std::string why = err ? err : sqlite3_errmsg(db_);
@@ -303,6 +319,45 @@ class sqlite_store final : public store {
       throw;
     }
     sqlite3_wal_hook(db_, &sqlite_store::wal_committed, this);
+    // What names the open file now, to notice when the name no longer does.
+    // Relative to the working directory of the time: SQLite's own name for
+    // it is absolute. Empty for a database without a file (":memory:").
+    const char* file = sqlite3_db_filename(db_, "main");
+    file_ = file ? file : "";
+    struct stat st {};
+    file_id_ = !file_.empty() && stat(file_.c_str(), &st) == 0 ? std::make_pair(st.st_dev, st.st_ino)
+                                                               : std::make_pair(dev_t{}, ino_t{});
+  }
+
+  void close_for_writing() noexcept {
+    checkpointer_.reset();
+    insert_one_ = stmt();
+    insert_many_ = stmt();
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+  }
+
+  // True when the file was deleted or replaced (rotated, restored from a
+  // backup) since it was opened: writes would go to a file no one reads.
+  bool file_replaced() const {
+    if (file_.empty() || file_id_.second == ino_t{}) return false;
+    struct stat st {};
+    if (stat(file_.c_str(), &st) != 0) return errno == ENOENT;
+    return st.st_dev != file_id_.first || st.st_ino != file_id_.second;
+  }
+
+  // PRAGMA journal_mode=<mode>: the mode SQLite is in afterwards.
+  std::string journal_mode(const char* mode) {
+    sqlite3_stmt* s = nullptr;
+    std::string result = "unknown";
+    const std::string sql = std::string("PRAGMA journal_mode=") + mode;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
+      result = col_text(s, 0);
+    } else {
+      result = sqlite3_errmsg(db_);
+    }
+    sqlite3_finalize(s);
+    return result;
   }
 
   // Read-only: no file, table, page size or journal mode is made or changed.
@@ -326,17 +381,26 @@ class sqlite_store final : public store {
     }
   }
 
-  ~sqlite_store() override {
-    checkpointer_.reset();
-    insert_one_ = stmt();
-    insert_many_ = stmt();
-    sqlite3_close_v2(db_);
-  }
+  ~sqlite_store() override { close_for_writing(); }
 
   void write_text(const std::vector<notification_view>& batch) override {
     if (batch.empty()) return;
     if (read_only_) throw std::runtime_error("trace store '" + name_ + "' was opened read-only");
     std::lock_guard<std::mutex> lock(mu_);
+    // A deleted or replaced file is made anew at its name (one stat() per
+    // batch). A failure to do so is retried with the batch.
+    if (db_ && file_replaced()) {
+      notifier::report_error("osprofiler: trace store '" + name_ + "': file '" + file_ +
+                             "' was deleted or replaced; writing to a new one");
+      close_for_writing();
+    }
+    if (!db_) {
+      try {
+        open_for_writing();
+      } catch (const std::exception& e) {
+        throw collector_unavailable(e.what());
+      }
+    }
     if (!insert_one_) insert_one_ = stmt(db_, insert_sql(1), name_);
     if (!insert_many_) insert_many_ = stmt(db_, insert_sql(rows_per_insert), name_);
     check(sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), "begin a transaction");
@@ -373,6 +437,7 @@ class sqlite_store final : public store {
 
   std::vector<notification> load(const std::string& base_id) override {
     std::lock_guard<std::mutex> lock(mu_);
+    require_open();
     // Rows come in index order (base_id, timestamp, id); the decoder puts
     // them in id order: ORDER BY id alone made SQLite sort whole rows through
     // temporary files.
@@ -389,6 +454,7 @@ class sqlite_store final : public store {
 
   std::vector<trace_summary> list_traces() override {
     std::lock_guard<std::mutex> lock(mu_);
+    require_open();
     stmt q(db_,
            "SELECT base_id, MIN(timestamp) AS t FROM data WHERE base_id IS NOT NULL"
            " GROUP BY base_id ORDER BY t, base_id",
@@ -400,6 +466,7 @@ class sqlite_store final : public store {
 
   std::vector<notification> trace_heads() override {
     std::lock_guard<std::mutex> lock(mu_);
+    require_open();
     // SQLite takes the bare columns of an aggregate with MIN() from the row
     // holding that minimum.
     stmt q(db_,
@@ -426,6 +493,7 @@ class sqlite_store final : public store {
     std::set<std::string> failed;
     {
       std::lock_guard<std::mutex> lock(mu_);
+      require_open();
       // The text filter is a cheap pre-selection; decoding decides.
       stmt q(db_,
              "SELECT id, timestamp, base_id, parent_id, trace_id, project, host, service, name, data FROM data"
@@ -478,6 +546,11 @@ class sqlite_store final : public store {
     return size;
   }
 
+  // Readers of a writing store whose reopen failed (write_text retries it).
+  void require_open() const {
+    if (!db_) throw std::runtime_error("trace store '" + name_ + "' is closed: its file could not be opened again");
+  }
+
   [[noreturn]] void fail_open(const std::string& why) {
     throw std::runtime_error("cannot open trace store '" + name_ + "' (file '" + path_ + "'): " + why);
   }
@@ -512,7 +585,9 @@ class sqlite_store final : public store {
   std::string name_;
   std::string path_;
   bool read_only_ = false;
-  sqlite3* db_ = nullptr;
+  sqlite3* db_ = nullptr;  // null (writing) after a reopen failed: write_text retries
+  std::string file_;       // SQLite's (absolute) name of the open file; empty for none
+  std::pair<dev_t, ino_t> file_id_{};
   stmt insert_one_, insert_many_;
   std::array<row_values, rows_per_insert> rows_;
   std::array<std::array<std::string, 8>, rows_per_insert> scratch_;

@@ -1,5 +1,7 @@
 #include "file_store.h"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -16,7 +18,9 @@ namespace {
 
 // file:///abs/path.jsonl or file://relative/path.jsonl. Appends on write;
 // on read, lines that are not notifications are skipped and reported once
-// per load (a crash mid-write leaves at most one such line).
+// per load (a crash mid-write leaves at most one such line, and the next
+// write starts on a line of its own). A file renamed or deleted while open
+// (log rotation) is noticed at the next batch, which goes to a new file.
 class file_store final : public store {
  public:
   file_store(std::string path, bool read_only) : path_(std::move(path)), read_only_(read_only) {}
@@ -26,15 +30,12 @@ class file_store final : public store {
 
   void write_text(const std::vector<notification_view>& batch) override {
     if (read_only_) throw std::runtime_error("trace file '" + path_ + "' was opened read-only");
-    if (!out_) {
-      // Like the SQLite store: the file's directory is made on first use.
-      std::error_code ec;
-      const auto dir = std::filesystem::path(path_).parent_path();
-      if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-      out_ = std::fopen(path_.c_str(), "ae");
-      if (!out_) throw std::runtime_error("cannot open trace file '" + path_ + "': " + std::strerror(errno));
+    if (out_ && moved_away()) {
+      std::fclose(out_);
+      out_ = nullptr;
     }
     buffer_.clear();
+    if (!out_) open_for_append();
     // notification::to_json() as text: the same members, in its order.
     for (const auto& n : batch) {
       bool first = true;
@@ -67,6 +68,28 @@ class file_store final : public store {
     if (out_) std::fflush(out_);
   }
 
+ private:
+  // Opens (making the directory, like the SQLite store, on first use) and
+  // starts buffer_ with a newline if the file ends in a torn line.
+  void open_for_append() {
+    std::error_code ec;
+    const auto dir = std::filesystem::path(path_).parent_path();
+    if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+    out_ = std::fopen(path_.c_str(), "a+e");
+    if (!out_) throw std::runtime_error("cannot open trace file '" + path_ + "': " + std::strerror(errno));
+    if (std::fseek(out_, -1, SEEK_END) == 0 && std::fgetc(out_) != '\n') buffer_ += '\n';
+  }
+
+  // True when path_ no longer names the open file (renamed, deleted or
+  // replaced): one stat() per batch.
+  bool moved_away() const {
+    struct stat open_file {}, named {};
+    if (fstat(fileno(out_), &open_file) != 0) return true;
+    if (stat(path_.c_str(), &named) != 0) return true;
+    return open_file.st_ino != named.st_ino || open_file.st_dev != named.st_dev;
+  }
+
+ public:
   std::vector<notification> load(const std::string& base_id) override {
     std::vector<notification> out;
     scan([&](notification&& n) {

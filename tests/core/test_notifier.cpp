@@ -452,6 +452,56 @@ TEST_F(notifier_test, corrupt_lines_in_a_trace_file_are_skipped_and_reported) {
   EXPECT_NE(errors[0].find("line 2"), std::string::npos) << errors[0];
 }
 
+// A line cut short (full disk, crash mid-write) is one bad line: the next
+// write starts on a line of its own instead of completing it.
+TEST_F(notifier_test, a_torn_last_line_in_a_trace_file_spoils_nothing_after_it) {
+  const auto dir = op::testing::temp_dir("torn");
+  const auto path = dir / "t.jsonl";
+  {
+    std::ofstream out(path);
+    out << R"({"name":"a-start","base_id":"b","trace_id":"t","parent_id":"b","timestamp":"2026-01-01T00:00:00.000000","info":{}})"
+        << "\n"
+        << R"({"name":"a-stop","base_id":"b","trace_id":"t","par)";
+  }
+  op::notifier::set(op::notifier::create("file://" + path.string()));
+  const auto base = op::get()->base_id();
+  points(2);
+  ASSERT_TRUE(op::notifier::flush());
+  std::vector<std::string> errors;
+  op::notifier::set_error_handler([&](const std::string& m) { errors.push_back(m); });
+  auto store = op::open_store("file://" + path.string(), op::store_mode::read_only);
+  EXPECT_EQ(store->load("b").size(), 1u);
+  EXPECT_EQ(store->load(base).size(), 4u) << "the first new line was not glued to the torn one";
+  ASSERT_EQ(errors.size(), 2u);  // once per load
+  EXPECT_NE(errors[0].find("skipped 1 line(s)"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[0].find("line 2"), std::string::npos) << errors[0];
+}
+
+// Log rotation: a trace file renamed or deleted while the process writes to
+// it is noticed at the next batch, which goes to a new file of that name.
+TEST_F(notifier_test, a_rotated_or_deleted_trace_file_is_opened_anew) {
+  const auto dir = op::testing::temp_dir("rotate");
+  const auto path = dir / "t.jsonl";
+  op::notifier::set(op::notifier::create("file://" + path.string()));
+  const auto base = op::get()->base_id();
+  auto count = [&](const std::filesystem::path& p) {
+    return op::open_store("file://" + p.string(), op::store_mode::read_only)->load(base).size();
+  };
+  points(1);
+  ASSERT_TRUE(op::notifier::flush());
+  std::filesystem::rename(path, dir / "t.jsonl.1");
+  points(2);
+  ASSERT_TRUE(op::notifier::flush());
+  ASSERT_TRUE(std::filesystem::exists(path)) << "still writing into the renamed file";
+  EXPECT_EQ(count(dir / "t.jsonl.1"), 2u);
+  EXPECT_EQ(count(path), 4u);
+  std::filesystem::remove(path);
+  points(3);
+  ASSERT_TRUE(op::notifier::flush());
+  ASSERT_TRUE(std::filesystem::exists(path)) << "still writing into the deleted file";
+  EXPECT_EQ(count(path), 6u);
+}
+
 TEST_F(notifier_test, invalid_utf8_in_info_still_serialises) {
   auto sink = std::make_shared<memory_collector>();
   op::notifier::set(sink);

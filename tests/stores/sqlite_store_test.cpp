@@ -419,6 +419,60 @@ TEST_F(SqliteStore, ARowWithInvalidUtf8IsKeptWithReplacementCharacters) {
   EXPECT_TRUE(errors.messages().empty()) << errors.messages()[0];
 }
 
+// Deleting the store file (to clear old traces, or by a cleanup job) while
+// a process writes to it: the next batch makes a new file at that name
+// instead of going on into the deleted one, and says so.
+TEST_F(SqliteStore, ADeletedStoreFileIsMadeAnew) {
+  const auto path = dir / "traces.db";
+  std::vector<std::string> errors;
+  notifier::set_error_handler([&](const std::string& m) { errors.push_back(m); });
+  options o;
+  o.enabled = true;
+  set_options(o);
+  notifier::set(notifier::create(uri_for(path)));
+  init("k");
+  const auto base = get()->base_id();
+  const auto before = notifier::stats();
+  auto points = [](int n) {
+    for (int i = 0; i < n; ++i) {
+      start("p");
+      stop();
+    }
+  };
+  points(2);
+  ASSERT_TRUE(notifier::flush());
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
+  points(3);
+  ASSERT_TRUE(notifier::flush());
+  ASSERT_TRUE(std::filesystem::exists(path)) << "still writing into the deleted file";
+  EXPECT_EQ(open_store(uri_for(path))->load(base).size(), 6u);
+  notifier::set(std::shared_ptr<collector>{});
+  notifier::set_error_handler(nullptr);
+  set_options(options{});
+  clean();
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("was deleted or replaced"), std::string::npos) << errors[0];
+  EXPECT_EQ(notifier::stats().failed, before.failed);
+}
+
+// A store that cannot use WAL (here: a database without a file) works, and
+// says that writers will wait for each other.
+TEST_F(SqliteStore, AStoreThatCannotUseWalSaysSo) {
+  std::vector<std::string> errors;
+  notifier::set_error_handler([&](const std::string& m) { errors.push_back(m); });
+  auto s = open_store("sqlite:///:memory:");
+  notifier::set_error_handler(nullptr);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("not in WAL mode (journal_mode is 'memory')"), std::string::npos) << errors[0];
+  notification n;
+  n.name = "p-start";
+  n.base_id = n.parent_id = n.trace_id = "00000000-0000-4000-8000-000000000001";
+  n.timestamp = "2026-01-01T00:00:00.000000";
+  s->write({n});
+  s->write({n});
+  EXPECT_EQ(s->load(n.base_id).size(), 2u) << "a store without a file is never taken for deleted";
+}
+
 TEST_F(SqliteStore, ListsTracesAndErrorTraces) {
   const auto cs = uri_for(dir / "t.db");
   auto s = open_store(cs);
