@@ -301,11 +301,17 @@ class sqlite_store final : public store {
     char* err = nullptr;
     if (sqlite3_exec(db_, schema_sql, nullptr, nullptr, &err) != SQLITE_OK) {
       const std::string why = err ? err : sqlite3_errmsg(db_);
+      const int code = sqlite3_errcode(db_) & 0xff;
       sqlite3_free(err);
       // A read-only file that already has the table is still readable.
       if (!has_table()) {
         sqlite3_close_v2(db_);
         db_ = nullptr;
+        // Another writer holds the file: worth waiting for, unlike the rest.
+        if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
+          throw collector_unavailable("cannot open trace store '" + name_ + "' (file '" + path_ +
+                                      "'): cannot create table data: " + why);
+        }
         fail_open("cannot create table data: " + why);
       }
     }
@@ -388,19 +394,14 @@ class sqlite_store final : public store {
     if (read_only_) throw std::runtime_error("trace store '" + name_ + "' was opened read-only");
     std::lock_guard<std::mutex> lock(mu_);
     // A deleted or replaced file is made anew at its name (one stat() per
-    // batch). A failure to do so is retried with the batch.
+    // batch). If that fails, the batch fails (it is retried only when the
+    // file is busy) and the next batch tries again.
     if (db_ && file_replaced()) {
       notifier::report_error("osprofiler: trace store '" + name_ + "': file '" + file_ +
                              "' was deleted or replaced; writing to a new one");
       close_for_writing();
     }
-    if (!db_) {
-      try {
-        open_for_writing();
-      } catch (const std::exception& e) {
-        throw collector_unavailable(e.what());
-      }
-    }
+    if (!db_) open_for_writing();
     if (!insert_one_) insert_one_ = stmt(db_, insert_sql(1), name_);
     if (!insert_many_) insert_many_ = stmt(db_, insert_sql(rows_per_insert), name_);
     check(sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), "begin a transaction");

@@ -1,6 +1,8 @@
 #include "file_store.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -70,22 +72,40 @@ class file_store final : public store {
 
  private:
   // Opens (making the directory, like the SQLite store, on first use) and
-  // starts buffer_ with a newline if the file ends in a torn line.
+  // starts buffer_ with a newline if the file ends in a torn line. The name
+  // is made absolute at the first open: a later chdir() must not move the
+  // store.
   void open_for_append() {
+    if (file_.empty()) {
+      std::error_code ec;
+      const auto absolute = std::filesystem::absolute(path_, ec);
+      file_ = ec ? path_ : absolute.string();
+    }
     std::error_code ec;
-    const auto dir = std::filesystem::path(path_).parent_path();
+    const auto dir = std::filesystem::path(file_).parent_path();
     if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-    out_ = std::fopen(path_.c_str(), "a+e");
+    out_ = std::fopen(file_.c_str(), "ae");
     if (!out_) throw std::runtime_error("cannot open trace file '" + path_ + "': " + std::strerror(errno));
-    if (std::fseek(out_, -1, SEEK_END) == 0 && std::fgetc(out_) != '\n') buffer_ += '\n';
+    // Read apart from the stream: a trace file may be writable and not
+    // readable. If it cannot be read, no newline is added.
+    const int fd = ::open(file_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      struct stat st {};
+      char last = '\n';
+      if (fstat(fd, &st) == 0 && st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n') {
+        buffer_ += '\n';
+      }
+      ::close(fd);
+    }
   }
 
-  // True when path_ no longer names the open file (renamed, deleted or
-  // replaced): one stat() per batch.
+  // True when the name no longer leads to the open file (renamed, deleted
+  // or replaced): one stat() per batch. Other stat() errors (a permission
+  // on a parent directory) leave the open file in use.
   bool moved_away() const {
     struct stat open_file {}, named {};
-    if (fstat(fileno(out_), &open_file) != 0) return true;
-    if (stat(path_.c_str(), &named) != 0) return true;
+    if (fstat(fileno(out_), &open_file) != 0) return false;
+    if (stat(file_.c_str(), &named) != 0) return errno == ENOENT || errno == ENOTDIR;
     return open_file.st_ino != named.st_ino || open_file.st_dev != named.st_dev;
   }
 
@@ -175,6 +195,7 @@ class file_store final : public store {
   }
 
   std::string path_;
+  std::string file_;  // path_ made absolute at the first open
   bool read_only_ = false;
   std::FILE* out_ = nullptr;
   std::string buffer_;

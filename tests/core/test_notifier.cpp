@@ -502,6 +502,26 @@ TEST_F(notifier_test, a_rotated_or_deleted_trace_file_is_opened_anew) {
   EXPECT_EQ(count(path), 6u);
 }
 
+// A relative file:// path means the working directory at the first write:
+// a later chdir() (as daemons do) does not move the store.
+TEST_F(notifier_test, a_relative_trace_file_stays_put_when_the_process_changes_directory) {
+  const auto dir = op::testing::temp_dir("chdir");
+  std::filesystem::create_directories(dir / "elsewhere");
+  const auto previous = std::filesystem::current_path();
+  std::filesystem::current_path(dir);
+  op::notifier::set(op::notifier::create("file://rel/t.jsonl"));
+  const auto base = op::get()->base_id();
+  points(1);
+  ASSERT_TRUE(op::notifier::flush());
+  std::filesystem::current_path(dir / "elsewhere");
+  points(1);
+  ASSERT_TRUE(op::notifier::flush());
+  std::filesystem::current_path(previous);
+  EXPECT_FALSE(std::filesystem::exists(dir / "elsewhere" / "rel")) << "a second file under the new directory";
+  const auto store = op::open_store("file://" + (dir / "rel" / "t.jsonl").string(), op::store_mode::read_only);
+  EXPECT_EQ(store->load(base).size(), 4u);
+}
+
 TEST_F(notifier_test, invalid_utf8_in_info_still_serialises) {
   auto sink = std::make_shared<memory_collector>();
   op::notifier::set(sink);

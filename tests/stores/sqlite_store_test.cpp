@@ -455,6 +455,45 @@ TEST_F(SqliteStore, ADeletedStoreFileIsMadeAnew) {
   EXPECT_EQ(notifier::stats().failed, before.failed);
 }
 
+// When the new file cannot be made (a directory took the name), that batch
+// fails and is counted; it is not retried forever. The next batch after the
+// cause is gone goes to a new file.
+TEST_F(SqliteStore, AStoreFileThatCannotBeMadeAnewFailsThatBatchOnly) {
+  const auto path = dir / "traces.db";
+  std::vector<std::string> errors;
+  notifier::set_error_handler([&](const std::string& m) { errors.push_back(m); });
+  options o;
+  o.enabled = true;
+  set_options(o);
+  notifier::set(notifier::create(uri_for(path)));
+  init("k");
+  const auto base = get()->base_id();
+  auto point = [] {
+    start("p");
+    stop();
+  };
+  point();
+  ASSERT_TRUE(notifier::flush());
+  const auto before = notifier::stats();
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
+  std::filesystem::create_directory(path);
+  point();
+  ASSERT_TRUE(notifier::flush(std::chrono::seconds(20))) << "the batch is retried instead of failed";
+  EXPECT_EQ(notifier::stats().failed - before.failed, 2u);
+  std::filesystem::remove(path);
+  point();
+  ASSERT_TRUE(notifier::flush());
+  EXPECT_EQ(notifier::stats().failed - before.failed, 2u);
+  EXPECT_EQ(open_store(uri_for(path))->load(base).size(), 2u);
+  notifier::set(std::shared_ptr<collector>{});
+  notifier::set_error_handler(nullptr);
+  set_options(options{});
+  clean();
+  bool named = false;
+  for (const auto& e : errors) named = named || e.find(path.string()) != std::string::npos;
+  EXPECT_TRUE(named) << "the error names the file";
+}
+
 // A store that cannot use WAL (here: a database without a file) works, and
 // says that writers will wait for each other.
 TEST_F(SqliteStore, AStoreThatCannotUseWalSaysSo) {

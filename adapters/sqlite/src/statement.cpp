@@ -6,6 +6,43 @@
 
 namespace osprofiler::sqlite {
 
+// ---- held runs --------------------------------------------------------------
+// The runs of this thread inside sqlite3_step with their start held, the
+// innermost first (a user function may step another statement).
+
+namespace {
+struct held_run {
+  db::call* run;
+  held_run* outer;
+};
+__thread held_run* t_held_runs __attribute__((tls_model("initial-exec"))) = nullptr;
+}  // namespace
+
+int detail::step_held(sqlite3_stmt* stmt, db::call& run) noexcept {
+  held_run me{&run, t_held_runs};
+  t_held_runs = &me;
+  const int rc = sqlite3_step(stmt);
+  t_held_runs = me.outer;
+  return rc;
+}
+
+int detail::on_progress(void*) noexcept {
+  for (held_run* r = t_held_runs; r; r = r->outer) {
+    if (r->run) r->run->send_start_after(held_start_limit);
+  }
+  return 0;  // never interrupts
+}
+
+namespace {
+// A statement moved or destroyed while it steps (by a user function it
+// runs): its entry follows the run or is cleared.
+void relink_held(const db::call* from, db::call* to) noexcept {
+  for (held_run* r = t_held_runs; r; r = r->outer) {
+    if (r->run == from) r->run = to;
+  }
+}
+}  // namespace
+
 statement::statement(sqlite3_stmt* stmt, std::shared_ptr<detail::connection_state> state) noexcept
     : stmt_(stmt), state_(std::move(state)), has_columns_(sqlite3_column_count(stmt) > 0) {
   switch (detail::classify(sqlite3_sql(stmt))) {
@@ -30,7 +67,9 @@ statement::statement(statement&& other) noexcept
       kind_(other.kind_),
       has_columns_(other.has_columns_),
       text_(std::move(other.text_)),
-      params_(std::move(other.params_)) {}
+      params_(std::move(other.params_)) {
+  if (running_) relink_held(&other.exec_, &exec_);
+}
 
 statement& statement::operator=(statement&& other) noexcept {
   if (this != &other) {
@@ -45,6 +84,7 @@ statement& statement::operator=(statement&& other) noexcept {
     has_columns_ = other.has_columns_;
     text_ = std::move(other.text_);
     params_ = std::move(other.params_);
+    if (running_) relink_held(&other.exec_, &exec_);
   }
   return *this;
 }
@@ -52,7 +92,10 @@ statement& statement::operator=(statement&& other) noexcept {
 statement::~statement() { finalize(); }
 
 void statement::finalize() noexcept {
-  if (running_) end_run();
+  if (running_) {
+    end_run();
+    relink_held(&exec_, nullptr);
+  }
   if (stmt_) sqlite3_finalize(stmt_);
   stmt_ = nullptr;
 }
@@ -144,31 +187,6 @@ int statement::close_point(int rc) noexcept {
     }
   }
   return rc;
-}
-
-// ---- held runs --------------------------------------------------------------
-// The runs of this thread inside sqlite3_step with their start held, the
-// innermost first (a user function may step another statement).
-
-namespace {
-struct held_run {
-  db::call* run;
-  held_run* outer;
-};
-__thread held_run* t_held_runs __attribute__((tls_model("initial-exec"))) = nullptr;
-}  // namespace
-
-int detail::step_held(sqlite3_stmt* stmt, db::call& run) noexcept {
-  held_run me{&run, t_held_runs};
-  t_held_runs = &me;
-  const int rc = sqlite3_step(stmt);
-  t_held_runs = me.outer;
-  return rc;
-}
-
-int detail::on_progress(void*) noexcept {
-  for (held_run* r = t_held_runs; r; r = r->outer) r->run->send_start_after(held_start_limit);
-  return 0;  // never interrupts
 }
 
 void statement::raise(int rc) const {

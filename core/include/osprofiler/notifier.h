@@ -156,8 +156,9 @@ std::shared_ptr<collector> get();
 // Queue capacity (events) and the policy when it is full. Takes effect for
 // events recorded afterwards; what is queued is kept. Events the notifier
 // thread has taken but not yet delivered (a batch being written or retried)
-// count against the capacity, so stats().queued() never exceeds it (after
-// a resize, until the old queue has drained, its events come on top). The
+// count against the capacity, so stats().queued() never exceeds it, or twice
+// it when the events are SQLite runs' start+stop pairs (after a resize,
+// until the old queue has drained, its events come on top). The
 // capacity is rounded up to a power of two, from 2 to max_queue_capacity.
 // A queue once made is kept (a producer may still hold it) and used again
 // when its capacity is asked for again, so reconfiguring (a reload of the
