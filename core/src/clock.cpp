@@ -1,5 +1,6 @@
 #include "clock.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -90,8 +91,18 @@ std::int64_t stamp_converter::unix_ns(std::int64_t stamp) const noexcept {
 
 std::int64_t stamp_age_ns(std::int64_t stamp) noexcept {
   if (stamp <= 0) return wall_clock_ns() + stamp;
-  stamp_converter clock;  // refreshed now: the stamp was taken before
-  return wall_clock_ns() - clock.unix_ns(stamp);
+  // The counter's rate, measured from load time: kept once measured over a
+  // tenth of a second, so that most calls cost one counter read.
+  static std::atomic<double> kept_rate{0.0};
+  double ns_per_tick = kept_rate.load(std::memory_order_relaxed);
+  if (ns_per_tick == 0.0) {
+    const anchor now = sample();
+    const std::int64_t ticks = now.ticks - g_first.ticks, ns = now.ns - g_first.ns;
+    if (ticks <= 0) return 0;
+    ns_per_tick = static_cast<double>(ns) / static_cast<double>(ticks);
+    if (ns >= 100'000'000) kept_rate.store(ns_per_tick, std::memory_order_relaxed);
+  }
+  return static_cast<std::int64_t>(static_cast<double>(now_stamp() - stamp) * ns_per_tick);
 }
 
 }  // namespace osprofiler::detail

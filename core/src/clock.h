@@ -44,8 +44,9 @@ class stamp_converter {
   double ns_per_tick_ = 0;
 };
 
-// Nanoseconds from `stamp` to now. Calibrates on every call (a few hundred
-// nanoseconds): for occasional checks, not for every trace point.
+// Nanoseconds from `stamp` to now: one counter read once the process has
+// run a tenth of a second (before, a calibration of a few hundred ns). For
+// checks such as SQLite's progress handler, not for every trace point.
 std::int64_t stamp_age_ns(std::int64_t stamp) noexcept;
 
 // True when stamps are time-stamp counter readings (for tests and docs).
