@@ -87,12 +87,14 @@ class file_store final : public store {
     out_ = std::fopen(file_.c_str(), "ae");
     if (!out_) throw std::runtime_error("cannot open trace file '" + path_ + "': " + std::strerror(errno));
     // Read apart from the stream: a trace file may be writable and not
-    // readable. If it cannot be read, no newline is added.
-    const int fd = ::open(file_.c_str(), O_RDONLY | O_CLOEXEC);
+    // readable. If it cannot be read, or is not a regular file (a FIFO,
+    // /dev/stdout), no newline is added.
+    const int fd = ::open(file_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd >= 0) {
       struct stat st {};
       char last = '\n';
-      if (fstat(fd, &st) == 0 && st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n') {
+      if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+          pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n') {
         buffer_ += '\n';
       }
       ::close(fd);

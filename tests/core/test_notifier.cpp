@@ -275,22 +275,48 @@ TEST_F(notifier_test, file_store_reads_what_other_writers_leave) {
   EXPECT_FALSE(std::filesystem::exists(dir / "ro"));
 }
 
-TEST_F(notifier_test, full_queue_drops_and_counts_and_never_blocks_the_caller) {
+namespace {
+// A bare SQLite endpoint, and an "execute" call on it with its start held.
+op::db::endpoint sqlite_endpoint() {
+  op::db::endpoint ep;
+  ep.system = "sqlite";
+  return ep;
+}
+op::db::call held_call(const op::db::endpoint& ep) {
+  op::db::call c(op::db::call::deferred{});
+  c.begin_held(ep, "execute", nullptr);
+  return c;
+}
+
+// Runs `burst` into a 64-slot queue while the worker is stuck inside a
+// collector's write(), then lets it go. Returns the drops during the burst
+// and checks that all `notifications` (2 before the burst, then the burst's)
+// were counted once: sent, dropped or failed, and that sent arrived.
+template <typename Burst>
+std::uint64_t overflow_and_count(Burst&& burst, std::uint64_t notifications) {
   auto gate = std::make_shared<gate_collector>();
   op::notifier::configure_queue(64, op::overflow_policy::drop);
   op::notifier::set(gate);
   const auto before = op::notifier::stats();
-  points(1);
+  op::start("p");
+  op::stop();
   gate->wait_entered();  // the worker is now stuck inside write()
-  points(500);           // 1000 events into a 64-slot queue
+  burst();
   const auto during = op::notifier::stats();
-  EXPECT_GE(during.dropped - before.dropped, 1000u - 64u);
   gate->open();
-  ASSERT_TRUE(op::notifier::flush());
+  EXPECT_TRUE(op::notifier::flush());
   const auto after = op::notifier::stats();
-  EXPECT_EQ(after.recorded - before.recorded, 1002u);
-  EXPECT_EQ(after.sent + after.dropped + after.failed - (before.sent + before.dropped + before.failed), 1002u);
+  EXPECT_EQ(after.recorded - before.recorded, notifications);
+  EXPECT_EQ(after.sent + after.dropped + after.failed - (before.sent + before.dropped + before.failed), notifications);
   EXPECT_EQ(gate->take().size(), after.sent - before.sent);
+  return during.dropped - before.dropped;
+}
+}  // namespace
+
+TEST_F(notifier_test, full_queue_drops_and_counts_and_never_blocks_the_caller) {
+  // 1000 events into a 64-slot queue.
+  const auto dropped = overflow_and_count([] { points(500); }, 1002u);
+  EXPECT_GE(dropped, 1000u - 64u);
 }
 
 // A service that reloads its config reconfigures the queue each time: going
@@ -434,12 +460,21 @@ TEST_F(notifier_test, no_collector_counts_events_as_dropped) {
   EXPECT_EQ(after.recorded - before.recorded, 6u);
 }
 
+namespace {
+// A trace file's line: the start of point "t" in trace "b".
+constexpr const char* a_start_line =
+    R"({"name":"a-start","base_id":"b","trace_id":"t","parent_id":"b","timestamp":"2026-01-01T00:00:00.000000","info":{}})";
+
+// Writes `text` as the trace file at `path`.
+void write_file(const std::filesystem::path& path, const std::string& text) { std::ofstream(path) << text; }
+}  // namespace
+
 TEST_F(notifier_test, corrupt_lines_in_a_trace_file_are_skipped_and_reported) {
   const auto dir = op::testing::temp_dir("corrupt");
   const auto path = dir / "t.jsonl";
   {
     std::ofstream out(path);
-    out << R"({"name":"a-start","base_id":"b","trace_id":"t","parent_id":"b","timestamp":"2026-01-01T00:00:00.000000","info":{}})"
+    out << a_start_line
         << "\n{not json\n"
         << R"({"name":"a-stop","base_id":"b","trace_id":"t","parent_id":"b","timestamp":"2026-01-01T00:00:00.005000","info":{}})"
         << "\n";
@@ -457,12 +492,7 @@ TEST_F(notifier_test, corrupt_lines_in_a_trace_file_are_skipped_and_reported) {
 TEST_F(notifier_test, a_torn_last_line_in_a_trace_file_spoils_nothing_after_it) {
   const auto dir = op::testing::temp_dir("torn");
   const auto path = dir / "t.jsonl";
-  {
-    std::ofstream out(path);
-    out << R"({"name":"a-start","base_id":"b","trace_id":"t","parent_id":"b","timestamp":"2026-01-01T00:00:00.000000","info":{}})"
-        << "\n"
-        << R"({"name":"a-stop","base_id":"b","trace_id":"t","par)";
-  }
+  write_file(path, std::string(a_start_line) + "\n" + R"({"name":"a-stop","base_id":"b","trace_id":"t","par)");
   op::notifier::set(op::notifier::create("file://" + path.string()));
   const auto base = op::get()->base_id();
   points(2);
@@ -809,10 +839,8 @@ TEST_F(notifier_test, a_held_start_goes_out_with_its_stop_and_counts_as_two) {
 TEST_F(notifier_test, a_held_start_sent_early_shows_while_the_call_runs) {
   auto sink = std::make_shared<memory_collector>();
   op::notifier::set(sink);
-  op::db::endpoint ep;
-  ep.system = "sqlite";
-  op::db::call c(op::db::call::deferred{});
-  c.begin_held(ep, "execute", nullptr);
+  const auto ep = sqlite_endpoint();
+  auto c = held_call(ep);
   c.send_start_after(std::chrono::hours(1));
   EXPECT_TRUE(c.start_held()) << "not that old yet";
   std::this_thread::sleep_for(std::chrono::milliseconds(3));
@@ -832,27 +860,14 @@ TEST_F(notifier_test, a_held_start_sent_early_shows_while_the_call_runs) {
 
 // A pair lost to a full queue is two notifications lost, and counted so.
 TEST_F(notifier_test, a_held_pair_dropped_by_a_full_queue_counts_twice) {
-  auto gate = std::make_shared<gate_collector>();
-  op::notifier::configure_queue(64, op::overflow_policy::drop);
-  op::notifier::set(gate);
-  op::db::endpoint ep;
-  ep.system = "sqlite";
-  const auto before = op::notifier::stats();
-  points(1);
-  gate->wait_entered();  // the worker is now stuck inside write()
-  for (int i = 0; i < 200; ++i) {
-    op::db::call c(op::db::call::deferred{});
-    c.begin_held(ep, "execute", nullptr);
-  }
-  const auto during = op::notifier::stats();
-  EXPECT_GE(during.dropped - before.dropped, 2u * (200u - 64u));
-  EXPECT_EQ((during.dropped - before.dropped) % 2, 0u) << "pairs are dropped whole";
-  gate->open();
-  ASSERT_TRUE(op::notifier::flush());
-  const auto after = op::notifier::stats();
-  EXPECT_EQ(after.recorded - before.recorded, 402u);
-  EXPECT_EQ(after.sent + after.dropped + after.failed - (before.sent + before.dropped + before.failed), 402u);
-  EXPECT_EQ(gate->take().size(), after.sent - before.sent);
+  const auto ep = sqlite_endpoint();
+  const auto dropped = overflow_and_count(
+      [&] {
+        for (int i = 0; i < 200; ++i) held_call(ep);
+      },
+      402u);
+  EXPECT_GE(dropped, 2u * (200u - 64u));
+  EXPECT_EQ(dropped % 2, 0u) << "pairs are dropped whole";
 }
 
 // A held call whose thread lost its profiler before the call finished can
@@ -861,11 +876,9 @@ TEST_F(notifier_test, a_held_pair_dropped_by_a_full_queue_counts_twice) {
 TEST_F(notifier_test, a_held_start_goes_out_alone_when_no_stop_can_be) {
   auto sink = std::make_shared<memory_collector>();
   op::notifier::set(sink);
-  op::db::endpoint ep;
-  ep.system = "sqlite";
+  const auto ep = sqlite_endpoint();
   {
-    op::db::call c(op::db::call::deferred{});
-    c.begin_held(ep, "execute", nullptr);
+    auto c = held_call(ep);
     op::clean();
   }
   ASSERT_TRUE(op::notifier::flush());

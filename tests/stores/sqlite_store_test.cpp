@@ -419,47 +419,58 @@ TEST_F(SqliteStore, ARowWithInvalidUtf8IsKeptWithReplacementCharacters) {
   EXPECT_TRUE(errors.messages().empty()) << errors.messages()[0];
 }
 
+// The calling thread tracing into the SQLite store at `path` through the
+// notifier, while alive; p(n) records n points (2n notifications).
+class tracing_into {
+ public:
+  explicit tracing_into(const std::filesystem::path& path) {
+    options o;
+    o.enabled = true;
+    set_options(o);
+    notifier::set(notifier::create(uri_for(path)));
+    init("k");
+    base = get()->base_id();
+  }
+  ~tracing_into() {
+    notifier::set(std::shared_ptr<collector>{});
+    set_options(options{});
+    clean();
+  }
+  static void p(int n) {
+    for (int i = 0; i < n; ++i) {
+      start("p");
+      stop();
+    }
+  }
+  std::string base;
+};
+
 // Deleting the store file (to clear old traces, or by a cleanup job) while
 // a process writes to it: the next batch makes a new file at that name
 // instead of going on into the deleted one, and says so.
 TEST_F(SqliteStore, ADeletedStoreFileIsMadeAnew) {
   const auto path = dir / "traces.db";
-  std::vector<std::string> errors;
-  notifier::set_error_handler([&](const std::string& m) { errors.push_back(m); });
-  options o;
-  o.enabled = true;
-  set_options(o);
-  notifier::set(notifier::create(uri_for(path)));
-  init("k");
-  const auto base = get()->base_id();
+  error_capture errors;
+  tracing_into t(path);
   const auto before = notifier::stats();
-  auto points = [](int n) {
-    for (int i = 0; i < n; ++i) {
-      start("p");
-      stop();
-    }
-  };
-  points(2);
+  t.p(2);
   ASSERT_TRUE(notifier::flush());
   // `rm traces.db`, as users do: the -wal and -shm files stay behind, and
   // must not be taken for the new file's.
   ASSERT_TRUE(std::filesystem::exists(path.string() + "-wal"));
   std::filesystem::remove(path);
-  points(3);
+  t.p(3);
   ASSERT_TRUE(notifier::flush());
   ASSERT_TRUE(std::filesystem::exists(path)) << "still writing into the deleted file";
-  EXPECT_EQ(open_store(uri_for(path))->load(base).size(), 6u);
+  EXPECT_EQ(open_store(uri_for(path))->load(t.base).size(), 6u);
   // And once more, with all three files gone.
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
-  points(1);
+  t.p(1);
   ASSERT_TRUE(notifier::flush());
-  EXPECT_EQ(open_store(uri_for(path))->load(base).size(), 2u);
-  notifier::set(std::shared_ptr<collector>{});
-  notifier::set_error_handler(nullptr);
-  set_options(options{});
-  clean();
-  ASSERT_EQ(errors.size(), 2u);
-  EXPECT_NE(errors[0].find("was deleted or replaced"), std::string::npos) << errors[0];
+  EXPECT_EQ(open_store(uri_for(path))->load(t.base).size(), 2u);
+  const auto messages = errors.messages();
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_NE(messages[0].find("was deleted or replaced"), std::string::npos) << messages[0];
   EXPECT_EQ(notifier::stats().failed, before.failed);
 }
 
@@ -468,37 +479,23 @@ TEST_F(SqliteStore, ADeletedStoreFileIsMadeAnew) {
 // cause is gone goes to a new file.
 TEST_F(SqliteStore, AStoreFileThatCannotBeMadeAnewFailsThatBatchOnly) {
   const auto path = dir / "traces.db";
-  std::vector<std::string> errors;
-  notifier::set_error_handler([&](const std::string& m) { errors.push_back(m); });
-  options o;
-  o.enabled = true;
-  set_options(o);
-  notifier::set(notifier::create(uri_for(path)));
-  init("k");
-  const auto base = get()->base_id();
-  auto point = [] {
-    start("p");
-    stop();
-  };
-  point();
+  error_capture errors;
+  tracing_into t(path);
+  t.p(1);
   ASSERT_TRUE(notifier::flush());
   const auto before = notifier::stats();
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
   std::filesystem::create_directory(path);
-  point();
+  t.p(1);
   ASSERT_TRUE(notifier::flush(std::chrono::seconds(20))) << "the batch is retried instead of failed";
   EXPECT_EQ(notifier::stats().failed - before.failed, 2u);
   std::filesystem::remove(path);
-  point();
+  t.p(1);
   ASSERT_TRUE(notifier::flush());
   EXPECT_EQ(notifier::stats().failed - before.failed, 2u);
-  EXPECT_EQ(open_store(uri_for(path))->load(base).size(), 2u);
-  notifier::set(std::shared_ptr<collector>{});
-  notifier::set_error_handler(nullptr);
-  set_options(options{});
-  clean();
+  EXPECT_EQ(open_store(uri_for(path))->load(t.base).size(), 2u);
   bool named = false;
-  for (const auto& e : errors) named = named || e.find(path.string()) != std::string::npos;
+  for (const auto& e : errors.messages()) named = named || e.find(path.string()) != std::string::npos;
   EXPECT_TRUE(named) << "the error names the file";
 }
 
