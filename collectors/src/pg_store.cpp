@@ -292,7 +292,9 @@ class pg_store final : public store {
 
   void run_or_fail(const char* sql, const std::string& what) {
     result r(PQexec(conn_, sql));
-    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) fail(PQresultErrorField(r.get(), PG_DIAG_SQLSTATE), what + ": " + message(conn_));
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+      fail(PQresultErrorField(r.get(), PG_DIAG_SQLSTATE), what + ": " + message(conn_));
+    }
   }
 
   void write_copy(const std::vector<notification_view>& batch) {

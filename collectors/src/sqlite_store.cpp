@@ -301,18 +301,13 @@ class sqlite_store final : public store {
     char* err = nullptr;
     if (sqlite3_exec(db_, schema_sql, nullptr, nullptr, &err) != SQLITE_OK) {
       const std::string why = err ? err : sqlite3_errmsg(db_);
-      const int code = sqlite3_errcode(db_) & 0xff;
+      const int rc = sqlite3_errcode(db_);
       sqlite3_free(err);
       // A read-only file that already has the table is still readable.
       if (!has_table()) {
         sqlite3_close_v2(db_);
         db_ = nullptr;
-        // Another writer holds the file: worth waiting for, unlike the rest.
-        if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
-          throw collector_unavailable("cannot open trace store '" + name_ + "' (file '" + path_ +
-                                      "'): cannot create table data: " + why);
-        }
-        fail_open("cannot create table data: " + why);
+        fail_open("cannot create table data: " + why, rc);  // busy: another writer holds the file
       }
     }
     // Replaces the automatic checkpoint on this connection (see checkpointer).
@@ -348,7 +343,7 @@ class sqlite_store final : public store {
   bool file_replaced() const {
     if (file_.empty() || file_id_.second == ino_t{}) return false;
     struct stat st {};
-    if (stat(file_.c_str(), &st) != 0) return errno == ENOENT;
+    if (stat(file_.c_str(), &st) != 0) return errno == ENOENT || errno == ENOTDIR;
     return st.st_dev != file_id_.first || st.st_ino != file_id_.second;
   }
 
@@ -552,8 +547,9 @@ class sqlite_store final : public store {
     if (!db_) throw std::runtime_error("trace store '" + name_ + "' is closed: its file could not be opened again");
   }
 
-  [[noreturn]] void fail_open(const std::string& why) {
-    throw std::runtime_error("cannot open trace store '" + name_ + "' (file '" + path_ + "'): " + why);
+  // Through raise(): a busy or locked file is worth a retry, the rest not.
+  [[noreturn]] void fail_open(const std::string& why, int rc = SQLITE_ERROR) {
+    raise(rc, "cannot open trace store '" + name_ + "' (file '" + path_ + "'): " + why);
   }
 
   bool has_table() {

@@ -72,13 +72,20 @@ const anchor g_first = g_stamp_tsc ? sample() : anchor{};
 
 bool stamps_use_tsc() noexcept { return g_stamp_tsc; }
 
+namespace {
+// The counter's rate from load time to `now`; 0 when no tick has passed.
+double ns_per_tick_since_load(const anchor& now) noexcept {
+  const std::int64_t span = now.ticks - g_first.ticks;
+  return span > 0 ? static_cast<double>(now.ns - g_first.ns) / static_cast<double>(span) : 0.0;
+}
+}  // namespace
+
 void stamp_converter::refresh() noexcept {
   if (!g_stamp_tsc) return;
   const anchor now = sample();
   ticks_ = now.ticks;
   ns_ = now.ns;
-  const std::int64_t span = now.ticks - g_first.ticks;
-  ns_per_tick_ = span > 0 ? static_cast<double>(now.ns - g_first.ns) / static_cast<double>(span) : 0.0;
+  ns_per_tick_ = ns_per_tick_since_load(now);
 }
 
 // Stamps are counted back from the latest anchor at the rate measured since
@@ -97,10 +104,9 @@ std::int64_t stamp_age_ns(std::int64_t stamp) noexcept {
   double ns_per_tick = kept_rate.load(std::memory_order_relaxed);
   if (ns_per_tick == 0.0) {
     const anchor now = sample();
-    const std::int64_t ticks = now.ticks - g_first.ticks, ns = now.ns - g_first.ns;
-    if (ticks <= 0) return 0;
-    ns_per_tick = static_cast<double>(ns) / static_cast<double>(ticks);
-    if (ns >= 100'000'000) kept_rate.store(ns_per_tick, std::memory_order_relaxed);
+    ns_per_tick = ns_per_tick_since_load(now);
+    if (ns_per_tick == 0.0) return 0;
+    if (now.ns - g_first.ns >= 100'000'000) kept_rate.store(ns_per_tick, std::memory_order_relaxed);
   }
   return static_cast<std::int64_t>(static_cast<double>(now_stamp() - stamp) * ns_per_tick);
 }

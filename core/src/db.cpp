@@ -64,6 +64,21 @@ void record_start(const start_record& r) noexcept {
 
 }  // namespace
 
+// Inline: both starts are on the calling thread's hot path.
+inline bool call::enter(profiler* p, const uuid& trace, const endpoint& ep) noexcept {
+  try {
+    detail::push_point(*p, trace, ep.point_name);
+  } catch (...) {
+    notifier::report_error("osprofiler: out of memory while starting db trace point");
+    return false;
+  }
+  owner_ = p;
+  serial_ = p->serial();
+  depth_ = p->depth();
+  id_ = trace;
+  return true;
+}
+
 void call::begin(const endpoint& ep, const char* api, const shared_text& statement,
                  nlohmann::json params) noexcept {
   if (owner_ || !active()) return;
@@ -71,17 +86,7 @@ void call::begin(const endpoint& ep, const char* api, const shared_text& stateme
   const start_record r{p->base(), p->current(), uuid::generate(), detail::now_stamp(), &ep, api,
                        trace_sql() && statement ? &statement : nullptr,
                        !params.is_null() && trace_sql_params() ? &params : nullptr};
-  try {
-    detail::push_point(*p, r.trace, ep.point_name);
-  } catch (...) {
-    notifier::report_error("osprofiler: out of memory while starting db trace point");
-    return;
-  }
-  record_start(r);
-  owner_ = p;
-  serial_ = p->serial();
-  depth_ = p->depth();
-  id_ = r.trace;
+  if (enter(p, r.trace, ep)) record_start(r);
 }
 
 void call::begin_held(const endpoint& ep, const char* api, const shared_text& statement) noexcept {
@@ -90,12 +95,7 @@ void call::begin_held(const endpoint& ep, const char* api, const shared_text& st
   const std::int64_t stamp = detail::now_stamp();
   const uuid trace = uuid::generate();
   const uuid parent = p->current();
-  try {
-    detail::push_point(*p, trace, ep.point_name);
-  } catch (...) {
-    notifier::report_error("osprofiler: out of memory while starting db trace point");
-    return;
-  }
+  if (!enter(p, trace, ep)) return;
   parked_.base = p->base();
   parked_.parent = parent;
   parked_.trace = trace;
@@ -103,10 +103,6 @@ void call::begin_held(const endpoint& ep, const char* api, const shared_text& st
   held_.api = api;
   held_.stamp = stamp;
   if (statement && trace_sql()) held_.statement = statement;
-  owner_ = p;
-  serial_ = p->serial();
-  depth_ = p->depth();
-  id_ = trace;
 }
 
 void call::record_held_start() noexcept {

@@ -127,6 +127,9 @@ class call {
     std::int64_t stamp = 0;
     shared_text statement;
   };
+  // Pushes the point on `p`'s stack and makes it this call's; false (the
+  // call stays inert) when out of memory.
+  bool enter(profiler* p, const uuid& trace, const endpoint& ep) noexcept;
   void record_held_start() noexcept;
 
   profiler* owner_ = nullptr;
