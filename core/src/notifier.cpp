@@ -60,6 +60,11 @@ struct state {
   std::atomic<bool> sleeping{false};
   std::atomic<bool> stopping{false};
   std::atomic<bool> stopped{false};
+  // Set at shutdown once the store has failed to take what was queued
+  // (the exit flush timed out, or a write failed while stopping): the
+  // batches left are counted failed without a write, so that exit waits for
+  // one write under way at most, not one store timeout per batch.
+  std::atomic<bool> abandon{false};
 
   // dropped: settled by the worker without a collector; dropped_at_push:
   // never entered a queue. stats() adds them up; kept apart so that one
@@ -178,6 +183,10 @@ void deliver(state& s, std::size_t count, const std::shared_ptr<collector>& c, W
   }
   auto wait = retry_wait_min;
   for (;;) {
+    if (s.abandon.load(std::memory_order_relaxed)) {
+      s.failed.fetch_add(n, std::memory_order_relaxed);
+      return;
+    }
     try {
       write();
       s.sent.fetch_add(n, std::memory_order_relaxed);
@@ -186,17 +195,20 @@ void deliver(state& s, std::size_t count, const std::shared_ptr<collector>& c, W
       notifier::report_error(std::string("osprofiler: collector unavailable, will retry: ") + ex.what());
     } catch (const std::exception& ex) {
       s.failed.fetch_add(n, std::memory_order_relaxed);
+      if (s.stopping.load()) s.abandon.store(true);
       notifier::report_error(std::string("osprofiler: collector failed, ") + std::to_string(n) +
                              " notifications lost: " + ex.what());
       return;
     } catch (...) {
       s.failed.fetch_add(n, std::memory_order_relaxed);
+      if (s.stopping.load()) s.abandon.store(true);
       notifier::report_error("osprofiler: collector failed with a non-standard exception");
       return;
     }
     std::unique_lock<std::mutex> lock(s.mu);
     if (s.stopping.load() || s.coll != c) {
       // Shutting down, or the collector was replaced: give the batch up.
+      if (s.stopping.load()) s.abandon.store(true);
       s.failed.fetch_add(n, std::memory_order_relaxed);
       return;
     }
@@ -691,10 +703,11 @@ void report_error(const std::string& message) noexcept {
 void shutdown() noexcept {
   state& s = st();
   if (s.stopped.exchange(true)) return;
-  flush(shutdown_timeout);
+  const bool flushed = flush(shutdown_timeout);
   std::thread* worker = nullptr;
   {
     std::lock_guard<std::mutex> lock(s.mu);
+    if (!flushed) s.abandon.store(true);
     s.stopping.store(true);
     s.wake_cv.notify_all();
     if (s.worker && s.worker->get_id() == std::this_thread::get_id()) {

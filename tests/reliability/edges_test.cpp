@@ -11,6 +11,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -284,6 +285,40 @@ TEST_F(edges, exit_called_by_a_collector_exits_at_once_with_its_code) {
   ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   EXPECT_EQ(WEXITSTATUS(status), 3);
   EXPECT_LT(seconds, 8.0);
+}
+
+// exit() while the store is down: the exit flush waits its 10 s, then what
+// is still queued is given up without a write per batch (each write could
+// take a store's whole timeout: 10 s for a PostgreSQL connect).
+TEST_F(edges, exit_with_the_store_down_waits_for_one_write_at_most) {
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "ThreadSanitizer mistakes the forked child's new thread for an inherited one";
+#endif
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    struct down final : collector {
+      void write(const std::vector<notification>&) override {
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        throw collector_unavailable("store down (test)");
+      }
+    };
+    notifier::set_error_handler([](const std::string&) {});
+    notifier::configure_queue(1 << 16, overflow_policy::drop);
+    notifier::set(std::make_shared<down>());
+    for (int i = 0; i < 12000; ++i) trace t("queued");  // 24,000 notifications: 6 batches
+    std::exit(0);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  // 10 s of flush, then at most the one write under way (1 s); a write per
+  // batch left would make it 15 s or more.
+  EXPECT_GE(seconds, 9.5);
+  EXPECT_LT(seconds, 13.5);
 }
 
 }  // namespace
