@@ -33,7 +33,7 @@ std::string trim(const std::string& s) {
 
 // Where a value came from, for error messages.
 struct origin {
-  std::string where;  // "file 'x.conf' [profiler]" or "environment"
+  std::string where;  // "configuration file 'x.conf' [profiler]" or "environment"
   std::string key;    // as written there
 };
 
@@ -118,11 +118,6 @@ std::string oslo_to_simpleini(const std::string& path, const std::string& text) 
     pos = end + 1;
     ++line_no;
     while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
-    const std::string header = trim(line);
-    if (!header.empty() && header[0] == '[' && header.back() != ']') {
-      throw config_error("configuration file '" + path + "', line " + std::to_string(line_no) + ": section header '" +
-                         header + "' has no closing ']'");
-    }
     if (line.empty()) {
       open_value = -1;
       out.emplace_back();
@@ -133,6 +128,12 @@ std::string oslo_to_simpleini(const std::string& path, const std::string& text) 
       out[static_cast<std::size_t>(open_value)] += " " + trim(line);
       out.emplace_back();  // keeps SimpleIni's line numbers in step
       continue;
+    }
+    // A header only at the start of a line, as oslo.config reads it: an
+    // indented "[..." above is part of a value.
+    if (line[0] == '[' && line.back() != ']') {
+      throw config_error("configuration file '" + path + "', line " + std::to_string(line_no) + ": section header '" +
+                         line + "' has no closing ']'");
     }
     open_value = -1;
     const auto colon = line.find(':'), equal = line.find('=');

@@ -145,6 +145,8 @@ connection_string : postgresql://u:pw@db/traces
   EXPECT_EQ(o.connection_string, "postgresql://u:pw@db/traces");
   EXPECT_EQ(op::load_options(write_conf("[profiler]\nhmac_keys = \"k1\"\n")).hmac_keys, "k1");
   EXPECT_EQ(op::load_options(write_conf("[profiler]\nhmac_keys = k1,\n\tk2\n")).hmac_keys, "k1, k2");
+  // An indented line is a value's continuation even when it starts with '['.
+  EXPECT_EQ(op::load_options(write_conf("[profiler]\nhmac_keys = k1\n    [k2\n")).hmac_keys, "k1 [k2");
   // oslo.config refuses these files; so does this library, naming the line.
   const auto orphan = write_conf("[profiler]\n  enabled = true\n");
   try {
