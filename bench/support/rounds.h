@@ -50,7 +50,7 @@ struct rounds_options {
   std::string targets;  // printed under the table, e.g. "disabled <= 1.02x"
   // Room for every event of a round, so that none is dropped: a dropped
   // event costs the caller less than a queued one and would flatter the
-  // traced figures. (About 350 MiB of slots: the caller writes each slot
+  // traced figures. (About 400 MiB of slots: the caller writes each slot
   // once per round, from memory rather than cache, which errs the other way.)
   std::size_t queue_capacity = std::size_t{1} << 21;
 };

@@ -9,12 +9,28 @@
 
 namespace osprofiler::db {
 
+namespace {
+// The text on a cache line of its own, away from the reference counts: the
+// calling thread updates the counts once per point while the notifier
+// thread reads the text, and sharing a line would make each update wait
+// for the line to come back from the other core.
+struct alignas(64) text_holder {
+  explicit text_holder(std::string s) : text(std::move(s)) {}
+  const std::string text;
+};
+
+shared_text hold(std::string text) {
+  auto holder = std::make_shared<const text_holder>(std::move(text));
+  return shared_text(holder, &holder->text);
+}
+}  // namespace
+
 shared_text make_text(std::string_view text) {
   const std::size_t cap = detail::g_max_statement_bytes.load(std::memory_order_relaxed);
-  if (cap == 0 || text.size() <= cap) return std::make_shared<const std::string>(text);
+  if (cap == 0 || text.size() <= cap) return hold(std::string(text));
   std::string cut(text.substr(0, cap));
   cut += "...[truncated " + std::to_string(text.size() - cap) + " bytes]";
-  return std::make_shared<const std::string>(std::move(cut));
+  return hold(std::move(cut));
 }
 
 call::call(const endpoint& ep, const char* api, const shared_text& statement) noexcept {
