@@ -92,6 +92,7 @@ inline void recycle(event& e) noexcept {
   e.stamp = 0;
   e.stop = false;
   e.pair = false;
+  e.start_stamp = 0;
   e.name.clear();
   if (!e.info.is_null()) e.info = nullptr;
   e.db_system = nullptr;

@@ -5,7 +5,9 @@
 //          {"etype", "message", "db": {driver code: "sqlstate" / "code" ...}}
 // Statement text is attached only while trace_sql() is on, params only while
 // trace_sql_params() is on. The fields are copied late: the calling thread
-// records pointers and counts; JSON is built on the collector thread.
+// records pointers and counts, and the notification is built on the notifier
+// thread (bind values and failure info are made into JSON on the calling
+// thread, when there are any).
 //
 // Thread-safety: an endpoint is immutable once shared; a call belongs to the
 // thread that started it.
@@ -74,7 +76,7 @@ class call {
   bool ended() const noexcept { return is_parked_; }
 
   // Params go into the start notification, so they are given before it is
-  // sent: use the constructor's deferred form start() below.
+  // sent: use the deferred form, begin() below.
   // Rows returned or affected, reported in the stop info.
   void rows(std::int64_t n) noexcept { rows_ = n; }
   void add_rows(std::int64_t n) noexcept { rows_ = rows_ < 0 ? n : rows_ + n; }

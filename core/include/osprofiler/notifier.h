@@ -33,7 +33,7 @@ struct notification {
   std::string timestamp;  // "%Y-%m-%dT%H:%M:%S.%f", UTC
   std::string project;    // empty: not set
   std::string service;
-  std::string host;       // also in info.host
+  std::string host;       // the collector's host (info.host is always this machine's name, as in Python)
   nlohmann::json info = nlohmann::json::object();
   // The payload as a store kept it (e.g. the `data` column), except that an
   // "info" object in it has moved to `info` (its key remains, holding a

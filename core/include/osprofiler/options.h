@@ -19,7 +19,10 @@ struct options {
   bool enabled = false;           // whole profiler; off means no trace point records anything
   bool trace_sql = false;         // SQL text in db trace points (alias: trace_sqlalchemy)
   bool trace_sql_params = false;  // bind values in db trace points
-  std::string hmac_keys;          // comma-separated; the first one signs outgoing headers
+  // Comma-separated; any one of them verifies an incoming header. Outgoing
+  // headers are signed with the profiler's own key (init()'s, or the one that
+  // verified the request in a request_scope).
+  std::string hmac_keys;
   std::string connection_string;  // empty: the embedded SQLite store (see default_connection_string())
   std::string project;
   std::string service;
