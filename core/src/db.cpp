@@ -92,6 +92,7 @@ inline bool call::enter(profiler* p, const uuid& trace, const endpoint& ep) noex
   serial_ = p->serial();
   depth_ = p->depth();
   id_ = trace;
+  name_ref_ = nullptr;
   return true;
 }
 
@@ -110,11 +111,20 @@ void call::begin_held(const endpoint& ep, const char* api, const shared_text& st
   profiler* p = detail::t_profiler;
   const std::int64_t stamp = detail::now_stamp();
   const uuid trace = uuid::generate();
-  const uuid parent = p->current();
-  if (!enter(p, trace, ep)) return;
+  // Off the stack from the start (parked, ended at its start for now);
+  // depth_ is where go_on_stack() would put it.
   parked_.base = p->base();
-  parked_.parent = parent;
+  parked_.parent = p->current();
   parked_.trace = trace;
+  parked_.end_stamp = stamp;
+  parked_.name.clear();
+  is_parked_ = true;
+  pending_ = true;
+  name_ref_ = &ep.point_name;
+  owner_ = p;
+  serial_ = p->serial();
+  depth_ = p->depth() + 1;
+  id_ = trace;
   held_.ep = &ep;
   held_.api = api;
   held_.stamp = stamp;
@@ -127,6 +137,20 @@ void call::record_held_start() noexcept {
   record_start(r);
   held_.ep = nullptr;
   held_.statement.reset();
+}
+
+void call::go_on_stack() noexcept {
+  if (!pending_) return;
+  pending_ = false;
+  profiler* p = owner_;
+  if (!p || detail::t_profiler != p || p->serial() != serial_) return;
+  try {
+    detail::push_point(*p, id_, *name_ref_);
+  } catch (...) {
+    return;  // out of memory: stays off the stack, its children go to its parent
+  }
+  depth_ = p->depth();
+  is_parked_ = false;
 }
 
 void call::send_start() noexcept {
@@ -146,9 +170,12 @@ call::call(call&& other) noexcept
       stop_info_(std::move(other.stop_info_)),
       parked_(std::move(other.parked_)),
       is_parked_(other.is_parked_),
+      pending_(other.pending_),
+      name_ref_(other.name_ref_),
       held_(std::move(other.held_)) {
   other.owner_ = nullptr;
   other.is_parked_ = false;
+  other.pending_ = false;
   other.held_.ep = nullptr;
 }
 
@@ -163,9 +190,12 @@ call& call::operator=(call&& other) noexcept {
     stop_info_ = std::move(other.stop_info_);
     parked_ = std::move(other.parked_);
     is_parked_ = other.is_parked_;
+    pending_ = other.pending_;
+    name_ref_ = other.name_ref_;
     held_ = std::move(other.held_);
     other.owner_ = nullptr;
     other.is_parked_ = false;
+    other.pending_ = false;
     other.held_.ep = nullptr;
   }
   return *this;
@@ -196,6 +226,7 @@ void call::end_here() noexcept {
   const std::int64_t now = detail::now_stamp();
   if (is_parked_) {
     parked_.end_stamp = now;
+    pending_ = false;  // ended: its work no longer makes it a parent
     return;
   }
   profiler* p = owner_;
@@ -224,13 +255,22 @@ void call::finish() noexcept {
   }
   if (is_parked_) {
     // Already off the stack: the stop needs no profiler, only the saved ids.
+    // Held and never ended by end_here(): it ends now.
+    const std::int64_t end = pending_ ? detail::now_stamp() : parked_.end_stamp;
     is_parked_ = false;
+    pending_ = false;
     owner_ = nullptr;
     r.base = parked_.base;
     r.parent = parked_.parent;
     r.trace = parked_.trace;
-    r.name = &parked_.name;
-    r.stamp = parked_.end_stamp;
+    // Popped from the stack (end_here) it has its name; never pushed, the
+    // endpoint's.
+    if (parked_.name.empty() && name_ref_) {
+      r.name_ref = name_ref_;
+    } else {
+      r.name = &parked_.name;
+    }
+    r.stamp = end;
     detail::record_stop(r);
   } else {
     profiler* p = owner_;
@@ -256,7 +296,32 @@ void call::finish() noexcept {
   }
   held_.ep = nullptr;
   held_.statement.reset();
+  name_ref_ = nullptr;
 }
+
+}  // namespace osprofiler::db
+
+namespace osprofiler::detail {
+
+__thread held_work* t_held_work __attribute__((tls_model("initial-exec"))) = nullptr;
+
+void settle_held_work() noexcept {
+  held_work* const chain = t_held_work;
+  t_held_work = nullptr;  // the pushes below read the stack too
+  // Outermost first, so that each call pushed is the parent of the next
+  // (chains are a few entries long: one per statement stepped inside another).
+  for (held_work* done = nullptr; done != chain;) {
+    held_work* w = chain;
+    while (w->outer != done) w = w->outer;
+    if (w->run) w->run->go_on_stack();
+    done = w;
+  }
+  t_held_work = chain;
+}
+
+}  // namespace osprofiler::detail
+
+namespace osprofiler::db {
 
 namespace {
 std::mutex g_intern_mutex;

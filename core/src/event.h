@@ -126,7 +126,8 @@ struct held_start {
 struct stop_record {
   uuid base, parent, trace;
   std::int64_t stamp = 0;
-  std::string* name = nullptr;          // moved into the slot
+  std::string* name = nullptr;          // moved into the slot, or:
+  const std::string* name_ref = nullptr;  // copied into it
   nlohmann::json* info = nullptr;       // moved when it is an object
   bool db = false;                      // a db::call stop: rows go to info.db
   std::int64_t rows = -1;

@@ -37,6 +37,7 @@ profiler::profiler(std::string hmac_key, uuid base_id, uuid parent_id)
 }
 
 void profiler::start(std::string_view name, nlohmann::json info) noexcept {
+  detail::settle();
   struct start_record {
     uuid base, parent, trace;
     std::int64_t stamp;
@@ -72,6 +73,7 @@ void profiler::start(std::string_view name, nlohmann::json info) noexcept {
 }
 
 void profiler::stop(nlohmann::json info) noexcept {
+  detail::settle();
   detail::stop_record r;
   std::string name;
   r.base = stack_.front();
@@ -107,7 +109,14 @@ void detail::record_stop(stop_record& r) noexcept {
         e.parent = r.parent;
         e.trace = r.trace;
         e.stamp = r.stamp;
-        e.name = std::move(*r.name);
+        if (r.name_ref) {
+          try {
+            e.name = *r.name_ref;
+          } catch (...) {
+          }
+        } else {
+          e.name = std::move(*r.name);
+        }
         if (r.info && r.info->is_object()) e.info = std::move(*r.info);
         if (r.db) {
           e.db_system = "";  // marks a db stop: rows go to info.db on the notifier thread

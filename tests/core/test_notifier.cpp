@@ -797,16 +797,26 @@ TEST_F(notifier_test, a_held_start_goes_out_with_its_stop_and_counts_as_two) {
   ep.ns = op::db::intern(std::string_view("app.db"));
   const auto before = op::notifier::stats();
   const auto base = op::get()->base_id();
+  std::vector<op::notification> early;
   {
     op::db::call c(op::db::call::deferred{});
     c.begin_held(ep, "execute", op::db::make_text("SELECT 1"));
     ASSERT_TRUE(c.start_held());
-    EXPECT_EQ(op::get()->depth(), 1u) << "on the trace stack like any point";
-    op::start("nested");  // e.g. a user function SQLite calls during the step
-    op::stop();
+    EXPECT_EQ(op::get()->depth(), 0u) << "off the trace stack until its work reads it";
+    {
+      // Its work (a SQLite step): a point started there, by a user function
+      // SQLite calls, puts the call on the stack first, as its parent.
+      op::detail::held_work work{&c, op::detail::t_held_work};
+      op::detail::t_held_work = &work;
+      op::start("nested");
+      EXPECT_EQ(op::get()->depth(), 2u);
+      op::stop();
+      op::detail::t_held_work = work.outer;
+    }
+    EXPECT_EQ(op::get()->depth(), 1u) << "on the stack since its work read it";
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
     ASSERT_TRUE(op::notifier::flush());
-    const auto early = sink->take();
+    early = sink->take();
     ASSERT_EQ(early.size(), 2u) << "only the nested point: the start is still held";
     EXPECT_EQ(early[0].name, "nested-start");
     c.rows(1);
@@ -814,6 +824,7 @@ TEST_F(notifier_test, a_held_start_goes_out_with_its_stop_and_counts_as_two) {
   ASSERT_TRUE(op::notifier::flush());
   const auto got = sink->take();
   ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(early[0].parent_id, got[0].trace_id) << "the held call is the nested point's parent";
   EXPECT_EQ(got[0].name, "db-start");
   EXPECT_EQ(got[1].name, "db-stop");
   EXPECT_EQ(got[0].base_id, base);
@@ -870,15 +881,47 @@ TEST_F(notifier_test, a_held_pair_dropped_by_a_full_queue_counts_twice) {
   EXPECT_EQ(dropped % 2, 0u) << "pairs are dropped whole";
 }
 
-// A held call whose thread lost its profiler before the call finished can
-// record no stop; its start still goes out, so that the point shows as
-// unfinished rather than not at all.
+// Outside its work, a held call is off the stack: points started meanwhile
+// are its siblings, and it ends when it finishes. Being off the stack, it
+// needs no profiler to finish, as a point parked by end_here().
+TEST_F(notifier_test, a_held_call_outside_its_work_is_off_the_stack) {
+  auto sink = std::make_shared<memory_collector>();
+  op::notifier::set(sink);
+  const auto ep = sqlite_endpoint();
+  const auto base = op::get()->base_id();
+  {
+    auto c = held_call(ep);
+    { op::trace sibling("sibling"); }
+    EXPECT_FALSE(c.ended());
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    op::clean();
+  }
+  ASSERT_TRUE(op::notifier::flush());
+  const auto got = sink->take();
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[0].name, "sibling-start");
+  EXPECT_EQ(got[0].parent_id, base);
+  EXPECT_EQ(got[2].name, "db-start");
+  EXPECT_EQ(got[2].parent_id, base);
+  EXPECT_EQ(got[3].name, "db-stop");
+  EXPECT_EQ(got[3].trace_id, got[2].trace_id);
+  EXPECT_GE(*op::parse_timestamp(got[3].timestamp) - *op::parse_timestamp(got[2].timestamp), 2000)
+      << "ended when it finished";
+}
+
+// A held call put on the stack by its work, whose thread then lost its
+// profiler, can record no stop; its start still goes out, so that the point
+// shows as unfinished rather than not at all.
 TEST_F(notifier_test, a_held_start_goes_out_alone_when_no_stop_can_be) {
   auto sink = std::make_shared<memory_collector>();
   op::notifier::set(sink);
   const auto ep = sqlite_endpoint();
   {
     auto c = held_call(ep);
+    op::detail::held_work work{&c, op::detail::t_held_work};
+    op::detail::t_held_work = &work;
+    EXPECT_EQ(op::get()->depth(), 1u);
+    op::detail::t_held_work = work.outer;
     op::clean();
   }
   ASSERT_TRUE(op::notifier::flush());

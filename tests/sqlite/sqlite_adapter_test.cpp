@@ -727,3 +727,69 @@ TEST(sqlite_adapter, a_long_running_statement_shows_its_start_while_it_runs) {
 }
 
 }  // namespace osprofiler::testing
+
+namespace osprofiler::testing {
+namespace {
+// The first point whose start is `start_name` and, if given, whose db.api
+// and db.statement match.
+point find_point(const std::vector<point>& ps, const std::string& start_name, const std::string& api = "",
+                 const std::string& statement = "") {
+  for (const auto& p : ps) {
+    if (p.start.name == start_name && (api.empty() || p.api() == api) &&
+        (statement.empty() || p.statement() == statement)) {
+      return p;
+    }
+  }
+  ADD_FAILURE() << "no point " << start_name << " " << api << " " << statement;
+  return {};
+}
+}  // namespace
+
+// A run stays off the trace stack unless something starts inside its step
+// (db::call::begin_held): then, as before, it is the parent of what its
+// step starts (here a user function's own point and another statement's
+// prepare and run), and code after its first row is its sibling.
+TEST(sqlite_adapter, points_started_inside_a_step_are_children_of_its_run) {
+  connection c(":memory:");
+  connection other(":memory:");
+  traced t(with_sql());
+  ASSERT_EQ(sqlite3_create_function(
+                c.handle(), "nested", 0, SQLITE_UTF8, &other,
+                [](sqlite3_context* ctx, int, sqlite3_value**) {
+                  auto* conn = static_cast<connection*>(sqlite3_user_data(ctx));
+                  { trace user("udf"); }
+                  statement inner = conn->prepare("SELECT 2");
+                  sqlite3_result_int64(ctx, inner.try_step() == SQLITE_ROW ? inner.column_int64(0) : -1);
+                },
+                nullptr, nullptr),
+            SQLITE_OK);
+  statement outer = c.prepare("SELECT nested()");
+  ASSERT_TRUE(outer.step());
+  EXPECT_EQ(outer.column_int64(0), 2);
+  { trace between("between"); }
+  EXPECT_FALSE(outer.step());
+  statement plain = c.prepare("SELECT 1");
+  ASSERT_TRUE(plain.step());
+  plain.reset();
+  EXPECT_EQ(get()->depth(), 0u);
+
+  const auto ps = t.points();
+  expect_all_stopped(ps, t.last);
+  const point run = find_point(ps, "db-start", "execute", "SELECT nested()");
+  const point udf = find_point(ps, "udf-start");
+  const point inner_prepare = find_point(ps, "db-start", "prepare", "SELECT 2");
+  const point inner_run = find_point(ps, "db-start", "execute", "SELECT 2");
+  const point sibling = find_point(ps, "between-start");
+  const point plain_run = find_point(ps, "db-start", "execute", "SELECT 1");
+  ASSERT_FALSE(run.start.trace_id.empty()) << dump(t.last);
+  EXPECT_EQ(udf.start.parent_id, run.start.trace_id);
+  EXPECT_EQ(inner_prepare.start.parent_id, run.start.trace_id);
+  EXPECT_EQ(inner_run.start.parent_id, run.start.trace_id);
+  EXPECT_EQ(inner_run.rows(), 1);
+  EXPECT_EQ(sibling.start.parent_id, run.start.parent_id);
+  EXPECT_EQ(plain_run.start.parent_id, run.start.parent_id);
+  EXPECT_EQ(run.rows(), 1);
+  EXPECT_EQ(run.stop.name, "db-stop");
+}
+
+}  // namespace osprofiler::testing

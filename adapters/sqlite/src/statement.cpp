@@ -8,26 +8,20 @@ namespace osprofiler::sqlite {
 
 // ---- held runs --------------------------------------------------------------
 // The runs of this thread inside sqlite3_step with their start held, the
-// innermost first (a user function may step another statement).
-
-namespace {
-struct held_run {
-  db::call* run;
-  held_run* outer;
-};
-__thread held_run* t_held_runs __attribute__((tls_model("initial-exec"))) = nullptr;
-}  // namespace
+// innermost first (a user function may step another statement): core's
+// held-work chain (profiler.h), which also makes a run the parent of points
+// started inside its step.
 
 int detail::step_held(sqlite3_stmt* stmt, db::call& run) noexcept {
-  held_run me{&run, t_held_runs};
-  t_held_runs = &me;
+  osprofiler::detail::held_work me{&run, osprofiler::detail::t_held_work};
+  osprofiler::detail::t_held_work = &me;
   const int rc = sqlite3_step(stmt);
-  t_held_runs = me.outer;
+  osprofiler::detail::t_held_work = me.outer;
   return rc;
 }
 
 int detail::on_progress(void*) noexcept {
-  for (held_run* r = t_held_runs; r; r = r->outer) {
+  for (auto* r = osprofiler::detail::t_held_work; r; r = r->outer) {
     if (r->run) r->run->send_start_after(held_start_limit);
   }
   return 0;  // never interrupts
@@ -37,7 +31,7 @@ namespace {
 // A statement moved or destroyed while it steps (by a user function it
 // runs): its entry follows the run or is cleared.
 void relink_held(const db::call* from, db::call* to) noexcept {
-  for (held_run* r = t_held_runs; r; r = r->outer) {
+  for (auto* r = osprofiler::detail::t_held_work; r; r = r->outer) {
     if (r->run == from) r->run = to;
   }
 }

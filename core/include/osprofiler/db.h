@@ -73,7 +73,7 @@ class call {
 
   bool recording() const noexcept { return owner_ != nullptr; }
   // True once end_here() has recorded an end (the point waits for finish()).
-  bool ended() const noexcept { return is_parked_; }
+  bool ended() const noexcept { return is_parked_ && !pending_; }
 
   // Params go into the start notification, so they are given before it is
   // sent: use the deferred form, begin() below.
@@ -106,8 +106,13 @@ class call {
   // out with the stop, in one queue slot, when the call finishes: half the
   // queue work, for short calls made in great numbers (a SQLite statement's
   // run). send_start() sends it earlier, for a call that turns out to be
-  // long, so that it shows in its trace while it runs. The point is on the
-  // trace stack from here on, as with begin(). `ep` must outlive the call.
+  // long, so that it shows in its trace while it runs. `ep` must outlive
+  // the call.
+  // The point stays off the trace stack, as if end_here() had been called
+  // at once, except while its work runs inside a held_work scope: a point
+  // started there (or a read of the stack) puts it on the stack first, so
+  // that it is the parent of what its work starts. Cheaper than a push and
+  // a pop per call, which nothing reads in most calls.
   void begin_held(const endpoint& ep, const char* api, const shared_text& statement) noexcept;
   // Sends a held start now (nothing when it was sent already).
   void send_start() noexcept;
@@ -133,6 +138,9 @@ class call {
   // call stays inert) when out of memory.
   bool enter(profiler* p, const uuid& trace, const endpoint& ep) noexcept;
   void record_held_start() noexcept;
+  // Puts a held call that is still pending on the trace stack (settle()).
+  void go_on_stack() noexcept;
+  friend void detail::settle_held_work() noexcept;
 
   profiler* owner_ = nullptr;
   std::uint64_t serial_ = 0;
@@ -145,7 +153,21 @@ class call {
   // its ids at the start.
   parked parked_;
   bool is_parked_ = false;
+  // Held and not yet on the stack, not yet ended: settle() may push it.
+  bool pending_ = false;
+  const std::string* name_ref_ = nullptr;  // a held call's name (its endpoint's)
   held held_;
 };
 
 }  // namespace osprofiler::db
+
+namespace osprofiler::detail {
+// One entry of t_held_work (profiler.h): a held call's work under way on
+// this thread. Adapters link one in around the work (a SQLite step), on
+// their stack, and unlink it after; `run` may be changed (a call moved) or
+// cleared (a call finished) meanwhile.
+struct held_work {
+  db::call* run;
+  held_work* outer;
+};
+}  // namespace osprofiler::detail

@@ -31,6 +31,18 @@ namespace detail {
 // dynamic initialisation, so no TLS wrapper function) with initial-exec TLS
 // keeps the read a single instruction even in position-independent code.
 extern __thread profiler* t_profiler __attribute__((tls_model("initial-exec")));
+
+// Held database calls whose work is under way on this thread, innermost
+// first (db::call::begin_held; a SQLite step). Such a call stays off the
+// trace stack unless something reads the stack while its work runs (a
+// point started inside it, by a SQL function say): settle() then puts it
+// there first, so that it is that point's parent.
+struct held_work;
+extern __thread held_work* t_held_work __attribute__((tls_model("initial-exec")));
+void settle_held_work() noexcept;
+inline void settle() noexcept {
+  if (t_held_work) settle_held_work();
+}
 }  // namespace detail
 
 class profiler {
@@ -41,18 +53,30 @@ class profiler {
 
   std::string base_id() const { return stack_.front().str(); }
   // The parent of the current point (stack[-2]).
-  std::string parent_id() const { return stack_[stack_.size() - 2].str(); }
+  std::string parent_id() const {
+    detail::settle();
+    return stack_[stack_.size() - 2].str();
+  }
   // The current point (stack[-1]); the parent of the next start().
-  std::string id() const { return stack_.back().str(); }
+  std::string id() const {
+    detail::settle();
+    return stack_.back().str();
+  }
   const std::string& hmac_key() const noexcept { return hmac_key_; }
 
   uuid base() const noexcept { return stack_.front(); }
   // Unique per profiler in this process: a new profiler at a freed one's
   // address is still told apart (RAII points check it before stopping).
   std::uint64_t serial() const noexcept { return serial_; }
-  uuid current() const noexcept { return stack_.back(); }
+  uuid current() const noexcept {
+    detail::settle();
+    return stack_.back();
+  }
   // Open trace points (0 right after init()).
-  std::size_t depth() const noexcept { return names_.size(); }
+  std::size_t depth() const noexcept {
+    detail::settle();
+    return names_.size();
+  }
 
   // Records a "<name>-start" and pushes a new point. Does not look at
   // enabled(): the free functions and RAII types do.
