@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -251,6 +252,26 @@ TEST_F(edges, a_child_forked_mid_delivery_sends_only_its_own_events) {
   EXPECT_EQ(all.find("parent-"), std::string::npos) << "the parent's events, sent again by the child:\n" << all;
 }
 
+// Runs `child` in a forked process, which it is to end, and returns the
+// process's exit code (-1: killed by a signal, 9: `child` returned) and how
+// long it took.
+template <typename Child>
+std::pair<int, double> exit_of_child(Child&& child) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    child();
+    std::_Exit(9);
+  }
+  EXPECT_GE(pid, 0);
+  if (pid < 0) return {-1, 0.0};
+  const auto start = std::chrono::steady_clock::now();
+  int status = 0;
+  EXPECT_EQ(::waitpid(pid, &status, 0), pid);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_TRUE(WIFEXITED(status)) << "killed by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, seconds};
+}
+
 // exit() from inside a collector's write runs the notifier's shutdown on
 // the notifier thread itself: it must not wait for itself (10 s) nor try to
 // join itself (std::terminate), and the exit code must survive.
@@ -267,23 +288,15 @@ TEST_F(edges, exit_called_by_a_collector_exits_at_once_with_its_code) {
   // thread with used id") and fails the child with its exit code 66.
   GTEST_SKIP() << "ThreadSanitizer mistakes the forked child's new thread for an inherited one";
 #endif
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
+  const auto [code, seconds] = exit_of_child([] {
     struct exiting final : collector {
       void write(const std::vector<notification>&) override { std::exit(3); }
     };
     notifier::set(std::make_shared<exiting>());
     { trace t("goodbye"); }
     ::sleep(30);  // the notifier thread exits the process first
-    std::_Exit(9);
-  }
-  const auto start = std::chrono::steady_clock::now();
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-  EXPECT_EQ(WEXITSTATUS(status), 3);
+  });
+  EXPECT_EQ(code, 3);
   EXPECT_LT(seconds, 8.0);
 }
 
@@ -294,9 +307,7 @@ TEST_F(edges, exit_with_the_store_down_waits_for_one_write_at_most) {
 #if defined(__SANITIZE_THREAD__)
   GTEST_SKIP() << "ThreadSanitizer mistakes the forked child's new thread for an inherited one";
 #endif
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
+  const auto [code, seconds] = exit_of_child([] {
     struct down final : collector {
       void write(const std::vector<notification>&) override {
         std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -308,13 +319,8 @@ TEST_F(edges, exit_with_the_store_down_waits_for_one_write_at_most) {
     notifier::set(std::make_shared<down>());
     for (int i = 0; i < 12000; ++i) trace t("queued");  // 24,000 notifications: 6 batches
     std::exit(0);
-  }
-  const auto start = std::chrono::steady_clock::now();
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  });
+  EXPECT_EQ(code, 0);
   // 10 s of flush, then at most the one write under way (1 s); a write per
   // batch left would make it 15 s or more.
   EXPECT_GE(seconds, 9.5);
