@@ -141,9 +141,12 @@ void call::record_held_start() noexcept {
 
 void call::go_on_stack() noexcept {
   if (!pending_) return;
-  pending_ = false;
   profiler* p = owner_;
-  if (!p || detail::t_profiler != p || p->serial() != serial_) return;
+  // Another profiler for now (a resume scope inside the step): its points
+  // are not this call's children; it may still be pushed once ours is back.
+  if (!p || detail::t_profiler != p) return;
+  pending_ = false;
+  if (p->serial() != serial_) return;  // a new profiler at the old address
   try {
     detail::push_point(*p, id_, *name_ref_);
   } catch (...) {

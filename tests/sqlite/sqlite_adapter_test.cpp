@@ -792,4 +792,45 @@ TEST(sqlite_adapter, points_started_inside_a_step_are_children_of_its_run) {
   EXPECT_EQ(run.stop.name, "db-stop");
 }
 
+// The same for a function SQLite calls on every row: only its call inside
+// the first step is the run's child (the run ends at its first row, as far
+// as the stack goes); and a run that finishes in its first step (an UPDATE)
+// leaves the stack when it ends.
+TEST(sqlite_adapter, only_the_first_step_of_a_run_is_its_parent) {
+  connection c(":memory:");
+  c.exec("CREATE TABLE u (x INTEGER); INSERT INTO u VALUES (0)");
+  traced t(with_sql());
+  ASSERT_EQ(sqlite3_create_function(
+                c.handle(), "marked", 0, SQLITE_UTF8, nullptr,
+                [](sqlite3_context* ctx, int, sqlite3_value**) {
+                  { trace user("udf"); }
+                  sqlite3_result_int64(ctx, 7);
+                },
+                nullptr, nullptr),
+            SQLITE_OK);
+  statement rows = c.prepare("SELECT marked() FROM (VALUES (1), (2))");
+  ASSERT_TRUE(rows.step());
+  ASSERT_TRUE(rows.step());
+  EXPECT_FALSE(rows.step());
+  statement update = c.prepare("UPDATE u SET x = marked()");
+  EXPECT_EQ(update.execute(), 1);
+  EXPECT_EQ(get()->depth(), 0u);
+
+  const auto ps = t.points();
+  expect_all_stopped(ps, t.last);
+  const point select_run = find_point(ps, "db-start", "execute", "SELECT marked() FROM (VALUES (1), (2))");
+  const point update_run = find_point(ps, "db-start", "execute", "UPDATE u SET x = marked()");
+  std::vector<point> udfs;
+  for (const auto& p : ps) {
+    if (p.start.name == "udf-start") udfs.push_back(p);
+  }
+  ASSERT_EQ(udfs.size(), 3u) << dump(t.last);
+  EXPECT_EQ(udfs[0].start.parent_id, select_run.start.trace_id) << "called in the first step";
+  EXPECT_EQ(udfs[1].start.parent_id, select_run.start.parent_id) << "called after the first row";
+  EXPECT_EQ(udfs[2].start.parent_id, update_run.start.trace_id);
+  EXPECT_EQ(select_run.rows(), 2);
+  EXPECT_EQ(update_run.rows(), 1);
+  EXPECT_EQ(update_run.start.parent_id, select_run.start.parent_id);
+}
+
 }  // namespace osprofiler::testing

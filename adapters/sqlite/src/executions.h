@@ -4,7 +4,7 @@
 // transactions interleaved), the inner one is ended first, so that both
 // end as a transaction ends: inner first. (The profiler would also stop a
 // point under open ones, leaving its place until they stop; statement runs
-// need neither: they leave the stack at their first row, db::call::end_here.)
+// need neither: they are off the stack after their first step, db::call::begin_held.)
 //
 // Thread-safety: thread-local; each thread sees only its own points.
 #pragma once

@@ -73,6 +73,8 @@ class call {
 
   bool recording() const noexcept { return owner_ != nullptr; }
   // True once end_here() has recorded an end (the point waits for finish()).
+  // Also for a held call its work could not put on the stack (out of
+  // memory, its profiler gone): it then ends at its start or last row.
   bool ended() const noexcept { return is_parked_ && !pending_; }
 
   // Params go into the start notification, so they are given before it is
@@ -109,9 +111,10 @@ class call {
   // long, so that it shows in its trace while it runs. `ep` must outlive
   // the call.
   // The point stays off the trace stack, as if end_here() had been called
-  // at once, except while its work runs inside a held_work scope: a point
-  // started there (or a read of the stack) puts it on the stack first, so
-  // that it is the parent of what its work starts. Cheaper than a push and
+  // at once, except while its work runs inside a held_work scope and until
+  // it ends (end_here()): a point started there (or a read of the stack)
+  // puts it on the stack first, so that it is the parent of what its work
+  // starts. Cheaper than a push and
   // a pop per call, which nothing reads in most calls.
   void begin_held(const endpoint& ep, const char* api, const shared_text& statement) noexcept;
   // Sends a held start now (nothing when it was sent already).

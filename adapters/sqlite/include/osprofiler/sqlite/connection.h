@@ -7,8 +7,9 @@
 //                        step() to SQLITE_DONE, reset(), an error or the
 //                        statement's destruction; stop info db.rows = rows
 //                        stepped (for INSERT/UPDATE/DELETE: sqlite3_changes).
-//                        Once a row is returned the point leaves the trace
-//                        stack (db::call::end_here), so the caller's code
+//                        The point is on the trace stack only while its
+//                        first step runs, and only if something starts
+//                        there (db::call::begin_held), so the caller's code
 //                        between steps is never nested under it; it ends at
 //                        the last step.
 //   transaction          BEGIN..COMMIT/ROLLBACK, parent of the begin point,
