@@ -60,10 +60,11 @@ struct state {
   std::atomic<bool> sleeping{false};
   std::atomic<bool> stopping{false};
   std::atomic<bool> stopped{false};
-  // Set at shutdown once the store has failed to take what was queued
-  // (the exit flush timed out, or a write failed while stopping): the
+  // Set at shutdown once the store could not take what was queued (the
+  // exit flush timed out, or the store was unavailable while stopping): the
   // batches left are counted failed without a write, so that exit waits for
-  // one write under way at most, not one store timeout per batch.
+  // one write under way at most, not one store timeout per batch. (A batch
+  // the store refused for its contents does not set it: the next may go in.)
   std::atomic<bool> abandon{false};
 
   // dropped: settled by the worker without a collector; dropped_at_push:
@@ -195,13 +196,11 @@ void deliver(state& s, std::size_t count, const std::shared_ptr<collector>& c, W
       notifier::report_error(std::string("osprofiler: collector unavailable, will retry: ") + ex.what());
     } catch (const std::exception& ex) {
       s.failed.fetch_add(n, std::memory_order_relaxed);
-      if (s.stopping.load()) s.abandon.store(true);
       notifier::report_error(std::string("osprofiler: collector failed, ") + std::to_string(n) +
                              " notifications lost: " + ex.what());
       return;
     } catch (...) {
       s.failed.fetch_add(n, std::memory_order_relaxed);
-      if (s.stopping.load()) s.abandon.store(true);
       notifier::report_error("osprofiler: collector failed with a non-standard exception");
       return;
     }
