@@ -114,8 +114,8 @@ class call {
   // at once, except while its work runs inside a held_work scope and until
   // it ends (end_here()): a point started there (or a read of the stack)
   // puts it on the stack first, so that it is the parent of what its work
-  // starts. Cheaper than a push and
-  // a pop per call, which nothing reads in most calls.
+  // starts. Cheaper than a push and a pop per call, which nothing reads in
+  // most calls.
   void begin_held(const endpoint& ep, const char* api, const shared_text& statement) noexcept;
   // Sends a held start now (nothing when it was sent already).
   void send_start() noexcept;
