@@ -806,12 +806,10 @@ TEST_F(notifier_test, a_held_start_goes_out_with_its_stop_and_counts_as_two) {
     {
       // Its work (a SQLite step): a point started there, by a user function
       // SQLite calls, puts the call on the stack first, as its parent.
-      op::detail::held_work work{&c, op::detail::t_held_work};
-      op::detail::t_held_work = &work;
+      const op::detail::held_work work(&c);
       op::start("nested");
       EXPECT_EQ(op::get()->depth(), 2u);
       op::stop();
-      op::detail::t_held_work = work.outer;
     }
     EXPECT_EQ(op::get()->depth(), 1u) << "on the stack since its work read it";
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -918,10 +916,10 @@ TEST_F(notifier_test, a_held_start_goes_out_alone_when_no_stop_can_be) {
   const auto ep = sqlite_endpoint();
   {
     auto c = held_call(ep);
-    op::detail::held_work work{&c, op::detail::t_held_work};
-    op::detail::t_held_work = &work;
-    EXPECT_EQ(op::get()->depth(), 1u);
-    op::detail::t_held_work = work.outer;
+    {
+      const op::detail::held_work work(&c);
+      EXPECT_EQ(op::get()->depth(), 1u);
+    }
     op::clean();
   }
   ASSERT_TRUE(op::notifier::flush());

@@ -13,11 +13,8 @@ namespace osprofiler::sqlite {
 // started inside its step.
 
 int detail::step_held(sqlite3_stmt* stmt, db::call& run) noexcept {
-  osprofiler::detail::held_work me{&run, osprofiler::detail::t_held_work};
-  osprofiler::detail::t_held_work = &me;
-  const int rc = sqlite3_step(stmt);
-  osprofiler::detail::t_held_work = me.outer;
-  return rc;
+  const osprofiler::detail::held_work work(&run);
+  return sqlite3_step(stmt);
 }
 
 int detail::on_progress(void*) noexcept {

@@ -166,11 +166,16 @@ class call {
 
 namespace osprofiler::detail {
 // One entry of t_held_work (profiler.h): a held call's work under way on
-// this thread. Adapters link one in around the work (a SQLite step), on
-// their stack, and unlink it after; `run` may be changed (a call moved) or
-// cleared (a call finished) meanwhile.
+// this thread, linked in for the scope of this object (adapters make one on
+// their stack around the work, a SQLite step). `run` may be changed (a call
+// moved) or cleared (a call finished) meanwhile.
 struct held_work {
+  explicit held_work(db::call* call) noexcept : run(call), outer(t_held_work) { t_held_work = this; }
+  ~held_work() { t_held_work = outer; }
+  held_work(const held_work&) = delete;
+  held_work& operator=(const held_work&) = delete;
+
   db::call* run;
-  held_work* outer;
+  held_work* const outer;
 };
 }  // namespace osprofiler::detail
