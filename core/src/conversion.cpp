@@ -59,8 +59,9 @@ part stop_part(const event& e) { return {true, e.stamp, true}; }
 
 notification make_notification(event& e, part p, const collector* c, const stamp_converter& clock) {
   notification n;
-  n.name.reserve(e.name.size() + 6);
-  n.name = e.name;
+  const std::string& name = e.point_name();
+  n.name.reserve(name.size() + 6);
+  n.name = name;
   n.name += p.stop ? "-stop" : "-start";
   n.base_id = e.base.str();
   n.parent_id = e.parent.str();
@@ -232,7 +233,7 @@ void view_builder::add_part(const event& e, const part& p, const stamp_converter
     text_.append(v);
   };
   s.name.at = text_.size();
-  text_ += e.name;
+  text_ += e.point_name();
   text_ += p.stop ? "-stop" : "-start";
   s.name.size = text_.size() - s.name.at;
   char buf[40];

@@ -68,9 +68,9 @@ void record_start(const start_record& r) noexcept {
         e.db_api = r.api;
         e.db_namespace = r.ep->ns;
         e.db_attributes = r.ep->attributes;
+        e.name_ref = r.ep->point_name;
+        if (r.statement) e.db_statement = *r.statement;
         try {
-          e.name = r.ep->point_name;
-          if (r.statement) e.db_statement = *r.statement;
           if (r.params) e.info = {{"db", {{"params", std::move(*r.params)}}}};
         } catch (...) {
         }
@@ -83,7 +83,7 @@ void record_start(const start_record& r) noexcept {
 // Inline: both starts are on the calling thread's hot path.
 inline bool call::enter(profiler* p, const uuid& trace, const endpoint& ep) noexcept {
   try {
-    detail::push_point(*p, trace, ep.point_name);
+    detail::push_point(*p, trace, *ep.point_name);
   } catch (...) {
     notifier::report_error("osprofiler: out of memory while starting db trace point");
     return false;
@@ -92,7 +92,7 @@ inline bool call::enter(profiler* p, const uuid& trace, const endpoint& ep) noex
   serial_ = p->serial();
   depth_ = p->depth();
   id_ = trace;
-  name_ref_ = nullptr;
+  name_ref_ = ep.point_name;
   return true;
 }
 
@@ -110,28 +110,34 @@ void call::begin_held(const endpoint& ep, const char* api, const shared_text& st
   if (owner_ || !active()) return;
   profiler* p = detail::t_profiler;
   const std::int64_t stamp = detail::now_stamp();
-  const uuid trace = uuid::generate();
+  detail::settle();  // the held run this one is started in (if any) is its parent
   // Off the stack from the start (parked, ended at its start for now);
-  // depth_ is where go_on_stack() would put it.
+  // depth_ is where go_on_stack() would put it. No id yet (make_id()).
   parked_.base = p->base();
-  parked_.parent = p->current();
-  parked_.trace = trace;
+  parked_.parent = detail_access::top(*p);
+  parked_.trace = uuid{};
   parked_.end_stamp = stamp;
-  parked_.name.clear();
   is_parked_ = true;
   pending_ = true;
-  name_ref_ = &ep.point_name;
+  name_ref_ = ep.point_name;
   owner_ = p;
   serial_ = p->serial();
-  depth_ = p->depth() + 1;
-  id_ = trace;
+  depth_ = detail_access::depth(*p) + 1;
+  id_ = uuid{};
   held_.ep = &ep;
   held_.api = api;
   held_.stamp = stamp;
   if (statement && trace_sql()) held_.statement = statement;
 }
 
+void call::make_id() noexcept {
+  if (!id_.is_nil()) return;
+  id_ = uuid::generate();
+  parked_.trace = id_;
+}
+
 void call::record_held_start() noexcept {
+  make_id();
   const start_record r{parked_.base, parked_.parent, parked_.trace, held_.stamp, held_.ep, held_.api,
                        held_.statement ? &held_.statement : nullptr, nullptr};
   record_start(r);
@@ -147,6 +153,7 @@ void call::go_on_stack() noexcept {
   if (!p || detail::t_profiler != p) return;
   pending_ = false;
   if (p->serial() != serial_) return;  // a new profiler at the old address
+  make_id();
   try {
     detail::push_point(*p, id_, *name_ref_);
   } catch (...) {
@@ -235,67 +242,79 @@ void call::end_here() noexcept {
   profiler* p = owner_;
   if (!detail::owns_top(p, serial_, depth_)) return;
   parked_.base = p->base();
-  if (!detail_access::pop(*p, parked_.trace, parked_.parent, parked_.name)) return;
+  if (!detail_access::pop(*p, parked_.trace, parked_.parent)) return;
   parked_.end_stamp = now;
   is_parked_ = true;
 }
 
-void call::finish() noexcept {
-  if (!owner_) return;
+// The stop notification, written straight into its queue slot from the
+// call (its ids and end in parked_).
+void call::fill_stop(detail::event& e, const void* ctx) noexcept {
+  auto& c = *static_cast<call*>(const_cast<void*>(ctx));
+  e.stop = true;
+  e.base = c.parked_.base;
+  e.parent = c.parked_.parent;
+  e.trace = c.parked_.trace;
+  e.stamp = c.parked_.end_stamp;
+  e.name_ref = c.name_ref_;
+  if (c.stop_info_.is_object()) e.info = std::move(c.stop_info_);
+  e.db_system = "";  // marks a db stop: rows go to info.db on the notifier thread
+  e.db_rows = c.rows_;
+}
+
+// The held start and the stop in one slot.
+void call::fill_pair(detail::event& e, const void* ctx) noexcept {
+  fill_stop(e, ctx);
+  auto& c = *static_cast<call*>(const_cast<void*>(ctx));
+  e.pair = true;
+  e.start_stamp = c.held_.stamp;
+  e.db_system = c.held_.ep->system;
+  e.db_api = c.held_.api;
+  e.db_namespace = c.held_.ep->ns;
+  e.db_attributes = c.held_.ep->attributes;
+  if (c.held_.statement) e.db_statement = std::move(c.held_.statement);
+}
+
+bool call::leave_stack() noexcept {
+  profiler* p = owner_;
   detail::stop_record r;
-  r.db = true;
-  r.rows = rows_;
-  r.info = &stop_info_;
-  detail::held_start start;
-  if (held_.ep) {
-    start.stamp = held_.stamp;
-    start.system = held_.ep->system;
-    start.api = held_.api;
-    start.ns = held_.ep->ns;
-    start.attributes = held_.ep->attributes;
-    start.statement = held_.statement ? &held_.statement : nullptr;
-    r.start = &start;
+  // Stop only our own point (see trace::end): on top, or below points
+  // opened after it that are still open.
+  if (detail::owns_top(p, serial_, depth_)) {
+    r.base = p->base();
+    if (!detail_access::pop(*p, r.trace, r.parent)) return false;
+    r.stamp = detail::now_stamp();
+  } else if (!detail::end_inner(p, serial_, depth_, id_, r)) {
+    return false;
   }
-  if (is_parked_) {
-    // Already off the stack: the stop needs no profiler, only the saved ids.
-    // Held and never ended by end_here(): it ends now.
-    const std::int64_t end = pending_ ? detail::now_stamp() : parked_.end_stamp;
-    is_parked_ = false;
-    pending_ = false;
-    owner_ = nullptr;
-    r.base = parked_.base;
-    r.parent = parked_.parent;
-    r.trace = parked_.trace;
-    // Popped from the stack (end_here) it has its name; never pushed, the
-    // endpoint's.
-    if (parked_.name.empty() && name_ref_) {
-      r.name_ref = name_ref_;
+  parked_.base = r.base;
+  parked_.parent = r.parent;
+  parked_.trace = r.trace;
+  parked_.end_stamp = r.stamp;
+  return true;
+}
+
+void call::stop(bool end_now) noexcept {
+  if (!owner_) return;
+  bool ended = true;
+  if (!is_parked_) {
+    ended = leave_stack();
+  } else if (end_now || pending_) {
+    parked_.end_stamp = detail::now_stamp();  // held and never ended by end_here(): it ends now
+  }
+  owner_ = nullptr;
+  is_parked_ = false;
+  pending_ = false;
+  if (ended) {
+    if (held_.ep) {
+      detail::record_with(&fill_pair, this, 2);
     } else {
-      r.name = &parked_.name;
+      detail::record_with(&fill_stop, this);
     }
-    r.stamp = end;
-    detail::record_stop(r);
-  } else {
-    profiler* p = owner_;
-    owner_ = nullptr;
-    std::string name;
-    // Stop only our own point (see trace::end): on top, or below points
-    // opened after it that are still open.
-    bool stopped;
-    if (!detail::owns_top(p, serial_, depth_)) {
-      stopped = detail::stop_inner(p, serial_, depth_, id_, r);
-    } else {
-      r.base = p->base();
-      stopped = detail_access::pop(*p, r.trace, r.parent, name);
-      if (stopped) {
-        r.stamp = detail::now_stamp();
-        r.name = &name;
-        detail::record_stop(r);
-      }
-    }
+  } else if (held_.ep) {
     // No stop could be recorded (the profiler went away): a held start still
     // goes out, so that the point shows, unfinished, as it would have.
-    if (!stopped && held_.ep) record_held_start();
+    record_held_start();
   }
   held_.ep = nullptr;
   held_.statement.reset();
@@ -334,6 +353,11 @@ const std::string* intern(std::string_view text) {
   static auto* pool = new std::unordered_set<std::string>;  // never freed: points may outlive statics
   std::lock_guard<std::mutex> lock(g_intern_mutex);
   return &*pool->emplace(text).first;
+}
+
+const std::string* default_point_name() {
+  static const std::string* const name = intern("db");
+  return name;
 }
 
 const nlohmann::json* intern(const nlohmann::json& value) {

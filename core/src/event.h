@@ -17,6 +17,9 @@
 
 namespace osprofiler {
 struct detail_access {
+  // The stack as it is, without settle() (for callers that settled it).
+  static const uuid& top(const profiler& p) noexcept { return p.stack_.back(); }
+  static std::size_t depth(const profiler& p) noexcept { return p.names_.size(); }
   static void push(profiler& p, const uuid& id, const std::string& name) {
     p.stack_.push_back(id);
     try {
@@ -26,11 +29,12 @@ struct detail_access {
       throw;
     }
   }
-  static bool pop(profiler& p, uuid& trace, uuid& parent, std::string& name) {
+  // `name` may be null: db calls know their (interned) name.
+  static bool pop(profiler& p, uuid& trace, uuid& parent, std::string* name = nullptr) {
     if (p.names_.empty()) return false;
     trace = p.stack_.back();
     parent = p.stack_[p.stack_.size() - 2];
-    name = std::move(p.names_.back());
+    if (name) *name = std::move(p.names_.back());
     p.names_.pop_back();
     p.stack_.pop_back();
     // Points below that were stopped already leave with the last one above them.
@@ -47,11 +51,11 @@ struct detail_access {
   // when `depth` holds no such open point `id`. May throw bad_alloc, before
   // anything is changed.
   static bool take_inner(profiler& p, std::size_t depth, const uuid& id, uuid& trace, uuid& parent,
-                         std::string& name) {
+                         std::string* name) {
     if (depth == 0 || depth >= p.names_.size() || !(p.stack_[depth + 1] == id)) return false;
     const auto at = std::lower_bound(p.ended_.begin(), p.ended_.end(), depth);
     if (at != p.ended_.end() && *at == depth) return false;  // stopped already
-    name = p.names_[depth - 1];
+    if (name) *name = p.names_[depth - 1];
     p.ended_.insert(at, depth);
     trace = id;
     parent = p.stack_[depth];
@@ -68,10 +72,14 @@ struct event {
   bool stop = false;
   // A start and its stop in one slot (a db::call whose start was held,
   // db::call::begin_held): the db_* fields but db_rows describe the start,
-  // taken at start_stamp; stamp, info and db_rows describe the stop.
+  // taken at start_stamp; stamp, info and db_rows describe the stop. Its
+  // trace id may be nil: the notifier thread makes one then.
   bool pair = false;
   std::int64_t start_stamp = 0;
-  std::string name;     // the point's name, without -start / -stop
+  // The point's name, without -start / -stop: name_ref (interned, a db
+  // call's endpoint's) when set, else name.
+  std::string name;
+  const std::string* name_ref = nullptr;
   nlohmann::json info;  // null or an object
   // Set for database calls (db::call): merged into info.db on the notifier thread.
   const char* db_system = nullptr;
@@ -80,6 +88,8 @@ struct event {
   db::shared_text db_statement;
   const nlohmann::json* db_attributes = nullptr;
   std::int64_t db_rows = -1;
+
+  const std::string& point_name() const noexcept { return name_ref ? *name_ref : name; }
 };
 
 // The queue's reset of a slot before a producer fills it (mpsc_queue.h):
@@ -94,6 +104,7 @@ inline void recycle(event& e) noexcept {
   e.pair = false;
   e.start_stamp = 0;
   e.name.clear();
+  e.name_ref = nullptr;
   if (!e.info.is_null()) e.info = nullptr;
   e.db_system = nullptr;
   e.db_api = nullptr;
@@ -112,31 +123,18 @@ void push_point(profiler& p, const uuid& id, const std::string& name);
 using fill_fn = void (*)(event& slot, const void* ctx) noexcept;
 void record_with(fill_fn fill, const void* ctx, unsigned notifications = 1) noexcept;
 
-// The start of a db::call held until its stop (db::call::begin_held).
-struct held_start {
-  std::int64_t stamp = 0;
-  const char* system = nullptr;
-  const char* api = nullptr;
-  const std::string* ns = nullptr;
-  const nlohmann::json* attributes = nullptr;
-  db::shared_text* statement = nullptr;  // moved into the slot; null: not recorded
-};
-
 // What a stop notification needs; filled into its queue slot in place.
 struct stop_record {
   uuid base, parent, trace;
   std::int64_t stamp = 0;
-  std::string* name = nullptr;          // moved into the slot, or:
-  const std::string* name_ref = nullptr;  // copied into it
-  nlohmann::json* info = nullptr;       // moved when it is an object
-  bool db = false;                      // a db::call stop: rows go to info.db
-  std::int64_t rows = -1;
-  const held_start* start = nullptr;    // set: the start goes in the same slot
+  std::string* name = nullptr;     // moved into the slot
+  nlohmann::json* info = nullptr;  // moved when it is an object
 };
 void record_stop(stop_record& r) noexcept;
-// Stops the point `id` opened at `depth` while points above it are still
-// open (detail_access::take_inner); false when `p` (seen with `serial`) is
-// no longer the calling thread's profiler or the point is not open there.
-bool stop_inner(profiler* p, std::uint64_t serial, std::size_t depth, const uuid& id, stop_record& r) noexcept;
+// Ends the point `id` opened at `depth` while points above it are still
+// open (detail_access::take_inner): fills r's ids, its name when r.name is
+// set, and its stamp. False when `p` (seen with `serial`) is no longer the
+// calling thread's profiler or the point is not open there.
+bool end_inner(profiler* p, std::uint64_t serial, std::size_t depth, const uuid& id, stop_record& r) noexcept;
 
 }  // namespace osprofiler::detail

@@ -258,7 +258,12 @@ void worker_main(state& s) {
     std::size_t converted = 0;  // events; a pair makes two notifications
     for (event* e : pending) {
       // Counted before anything is settled, so that queued() never goes below zero.
-      if (e->pair) s.pairs_taken.fetch_add(1, std::memory_order_relaxed);
+      if (e->pair) {
+        s.pairs_taken.fetch_add(1, std::memory_order_relaxed);
+        // A held call nothing asked the id of (db::call::make_id()) gets it here, in
+        // the event, so that a retried delivery keeps it.
+        if (e->trace.is_nil()) e->trace = uuid::generate();
+      }
       try {
         if (text) {
           texts.add(*e, stamps);

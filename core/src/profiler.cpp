@@ -77,26 +77,23 @@ void profiler::stop(nlohmann::json info) noexcept {
   detail::stop_record r;
   std::string name;
   r.base = stack_.front();
-  if (!detail_access::pop(*this, r.trace, r.parent, name)) return;
+  if (!detail_access::pop(*this, r.trace, r.parent, &name)) return;
   r.stamp = detail::now_stamp();
   r.name = &name;
   r.info = &info;
   detail::record_stop(r);
 }
 
-bool detail::stop_inner(profiler* p, std::uint64_t serial, std::size_t depth, const uuid& id,
-                        stop_record& r) noexcept {
+bool detail::end_inner(profiler* p, std::uint64_t serial, std::size_t depth, const uuid& id,
+                       stop_record& r) noexcept {
   if (!p || t_profiler != p || p->serial() != serial) return false;
-  std::string name;
   try {
-    if (!detail_access::take_inner(*p, depth, id, r.trace, r.parent, name)) return false;
+    if (!detail_access::take_inner(*p, depth, id, r.trace, r.parent, r.name)) return false;
   } catch (...) {
     return false;  // out of memory: left open, as before
   }
   r.base = p->base();
   r.stamp = now_stamp();
-  r.name = &name;
-  record_stop(r);
   return true;
 }
 
@@ -109,30 +106,10 @@ void detail::record_stop(stop_record& r) noexcept {
         e.parent = r.parent;
         e.trace = r.trace;
         e.stamp = r.stamp;
-        if (r.name_ref) {
-          try {
-            e.name = *r.name_ref;
-          } catch (...) {
-          }
-        } else {
-          e.name = std::move(*r.name);
-        }
+        e.name = std::move(*r.name);
         if (r.info && r.info->is_object()) e.info = std::move(*r.info);
-        if (r.db) {
-          e.db_system = "";  // marks a db stop: rows go to info.db on the notifier thread
-          e.db_rows = r.rows;
-        }
-        if (const held_start* h = r.start) {
-          e.pair = true;
-          e.start_stamp = h->stamp;
-          e.db_system = h->system;
-          e.db_api = h->api;
-          e.db_namespace = h->ns;
-          e.db_attributes = h->attributes;
-          if (h->statement) e.db_statement = std::move(*h->statement);
-        }
       },
-      &r, r.start ? 2 : 1);
+      &r);
 }
 
 namespace {
@@ -239,8 +216,10 @@ void trace::end() noexcept {
   } else {
     // Points opened after ours may still be open (an adapter's transaction).
     detail::stop_record r;
+    std::string name;
+    r.name = &name;
     r.info = stop_info_.get();
-    detail::stop_inner(owner_, serial_, depth_, id_, r);
+    if (detail::end_inner(owner_, serial_, depth_, id_, r)) detail::record_stop(r);
   }
 }
 

@@ -859,12 +859,37 @@ TEST_F(notifier_test, a_held_start_sent_early_shows_while_the_call_runs) {
   auto got = sink->take();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].name, "db-start");
+  const std::string id = got[0].trace_id;
+  EXPECT_NE(id, "00000000-0000-0000-0000-000000000000");
   c.send_start();  // nothing more to send
   c.finish();
   ASSERT_TRUE(op::notifier::flush());
   got = sink->take();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].name, "db-stop");
+  EXPECT_EQ(got[0].trace_id, id);
+}
+
+// A held call that nothing asked the id of gets it on the notifier thread:
+// a fresh one per call, shared by its start and stop.
+TEST_F(notifier_test, a_held_pair_gets_a_fresh_id_shared_by_its_start_and_stop) {
+  auto sink = std::make_shared<memory_collector>();
+  op::notifier::set(sink);
+  const auto ep = sqlite_endpoint();
+  for (int i = 0; i < 3; ++i) held_call(ep).finish();
+  ASSERT_TRUE(op::notifier::flush());
+  const auto got = sink->take();
+  ASSERT_EQ(got.size(), 6u);
+  std::set<std::string> ids;
+  for (std::size_t i = 0; i < got.size(); i += 2) {
+    EXPECT_EQ(got[i].name, "db-start");
+    EXPECT_EQ(got[i + 1].name, "db-stop");
+    EXPECT_EQ(got[i].trace_id, got[i + 1].trace_id);
+    EXPECT_TRUE(op::is_uuid_like(got[i].trace_id)) << got[i].trace_id;
+    EXPECT_NE(got[i].trace_id, "00000000-0000-0000-0000-000000000000");
+    ids.insert(got[i].trace_id);
+  }
+  EXPECT_EQ(ids.size(), 3u);
 }
 
 // A pair lost to a full queue is two notifications lost, and counted so.

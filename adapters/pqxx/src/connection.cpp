@@ -58,7 +58,7 @@ std::string_view text_or_empty(const char* s) { return s ? std::string_view(s) :
 connection::connection(const std::string& options, std::string point_name)
     : state_(std::make_unique<detail::connection_state>()) {
   db::endpoint& ep = state_->ep;
-  ep.point_name = std::move(point_name);
+  ep.point_name = db::intern(point_name);
   ep.system = "postgresql";
   if (active()) describe_options(ep, options);
   {

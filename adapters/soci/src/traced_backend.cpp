@@ -123,7 +123,7 @@ traced_factory::traced_factory(const ::soci::backend_factory& inner, const char*
 
 sd::session_backend* traced_factory::make_session(const ::soci::connection_parameters& params) const {
   db::endpoint ep;
-  ep.point_name = point_name_;
+  ep.point_name = db::intern(point_name_);
   ep.system = system_;
   ep.ns = db::intern(std::string_view(namespace_of(params.get_connect_string())));
   db::call c(ep, "connect");

@@ -32,7 +32,7 @@ connection::~connection() { close(); }
 void connection::open(const std::string& filename, int flags, const char* vfs) {
   close();
   auto st = std::make_shared<detail::connection_state>();
-  st->ep.point_name = pending_name_;
+  st->ep.point_name = db::intern(pending_name_);
   st->ep.system = "sqlite";
   st->ep.ns = db::intern(std::string_view(filename));
   db::call c(st->ep, "connect");
@@ -78,7 +78,7 @@ void connection::close() noexcept {
 }
 
 void connection::set_point_name(std::string name) {
-  if (state_) state_->ep.point_name = name;
+  if (state_) state_->ep.point_name = db::intern(name);
   pending_name_ = std::move(name);
 }
 

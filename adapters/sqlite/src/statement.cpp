@@ -12,11 +12,6 @@ namespace osprofiler::sqlite {
 // held-work chain (profiler.h), which also makes a run the parent of points
 // started inside its step.
 
-int detail::step_held(sqlite3_stmt* stmt, db::call& run) noexcept {
-  const osprofiler::detail::held_work work(&run);
-  return sqlite3_step(stmt);
-}
-
 int detail::on_progress(void*) noexcept {
   for (auto* r = osprofiler::detail::t_held_work; r; r = r->outer) {
     if (r->run) r->run->send_start_after(held_start_limit);
@@ -158,7 +153,7 @@ int statement::close_point(int rc) noexcept {
   if (exec_.recording()) {
     // A run ended early (reset or destruction after a row) ends at its last
     // step: the time since then was the caller's, not SQLite's.
-    if (rc != SQLITE_ROW || !exec_.ended()) exec_.end_here();
+    const bool ends_now = rc != SQLITE_ROW || !exec_.ended();
     if (rc == SQLITE_DONE) {
       exec_.rows(has_columns_ ? rows_
                               : (detail::total_changes(db) != changes_before_ ? detail::changes(db) : 0));
@@ -167,7 +162,11 @@ int statement::close_point(int rc) noexcept {
     } else {
       detail::record_failure(exec_, db, rc);
     }
-    exec_.finish();
+    if (ends_now) {
+      exec_.finish_here();
+    } else {
+      exec_.finish();
+    }
   }
   if (kind_ != kind::plain && state_) {
     detail::connection_state& st = *state_;

@@ -170,7 +170,7 @@ tracer::tracer(sqlite3* db, std::string point_name, std::string name_space)
     name_space = file && *file ? file : ":memory:";
   }
   state_->db = db;
-  state_->ep.point_name = std::move(point_name);
+  state_->ep.point_name = db::intern(point_name);
   state_->ep.system = "sqlite";
   state_->ep.ns = db::intern(std::string_view(name_space));
   const int rc = sqlite3_trace_v2(db, SQLITE_TRACE_STMT | SQLITE_TRACE_PROFILE | SQLITE_TRACE_ROW | SQLITE_TRACE_CLOSE,

@@ -23,6 +23,10 @@
 
 #include "osprofiler/profiler.h"
 
+namespace osprofiler::detail {
+struct event;
+}
+
 namespace osprofiler::db {
 
 using shared_text = std::shared_ptr<const std::string>;
@@ -44,13 +48,21 @@ std::string scrub_message(std::string_view message, std::string_view query, bool
 
 // Interned text and JSON live until the process ends; one copy per distinct
 // value, so a trace point can point at them without reference counting.
-// Meant for the few values a connection has (namespace, server address).
+// Meant for the few values a connection has (point name, namespace, server
+// address).
 const std::string* intern(std::string_view text);
 const nlohmann::json* intern(const nlohmann::json& value);
+// Text, not JSON (both convert from strings).
+inline const std::string* intern(const std::string& text) { return intern(std::string_view(text)); }
+inline const std::string* intern(const char* text) { return intern(std::string_view(text)); }
+// intern("db"), OSProfiler's name for database points.
+const std::string* default_point_name();
 
 // What every point of one connection has in common.
 struct endpoint {
-  std::string point_name = "db";                // like OSProfiler's add_tracing(..., name)
+  // Interned, like OSProfiler's add_tracing(..., name): the notifier thread
+  // reads it after the connection may be gone.
+  const std::string* point_name = default_point_name();
   const char* system = "";                      // "sqlite", "postgresql", a SOCI backend name: a literal
   const std::string* ns = nullptr;              // db.namespace (interned): database or file name
   const nlohmann::json* attributes = nullptr;   // interned object merged into start info.db
@@ -88,7 +100,9 @@ class call {
   // Records a failure: etype, message and driver fields under "db".
   void fail(std::string etype, std::string message, nlohmann::json db_fields = nullptr) noexcept;
   // Sends the stop notification now (idempotent).
-  void finish() noexcept;
+  void finish() noexcept { stop(false); }
+  // end_here() and finish() in one: the point ends now.
+  void finish_here() noexcept { stop(true); }
   // Ends the point here without sending its stop yet, for calls whose work
   // goes on in steps with user code in between (a statement's fetch loop):
   // records now as the point's end and takes the point off the calling
@@ -127,7 +141,6 @@ class call {
   // A point taken off the stack by end_here(), waiting for finish().
   struct parked {
     uuid base, parent, trace;
-    std::string name;
     std::int64_t end_stamp = 0;
   };
   // A start kept back by begin_held(); its ids are parked_'s.
@@ -140,7 +153,19 @@ class call {
   // Pushes the point on `p`'s stack and makes it this call's; false (the
   // call stays inert) when out of memory.
   bool enter(profiler* p, const uuid& trace, const endpoint& ep) noexcept;
+  // A held call's id is made when something needs it (a child, an early
+  // start); a start and stop that go out together get theirs on the
+  // notifier thread.
+  void make_id() noexcept;
   void record_held_start() noexcept;
+  // Takes a point that is still on the stack off it for its stop: its ids
+  // and end go to parked_. False when it is no longer there.
+  bool leave_stack() noexcept;
+  void stop(bool end_now) noexcept;
+  // The stop (or the held start and the stop) written into a queue slot
+  // straight from the call, given as `ctx`: detail::record_with().
+  static void fill_stop(detail::event& e, const void* ctx) noexcept;
+  static void fill_pair(detail::event& e, const void* ctx) noexcept;
   // Puts a held call that is still pending on the trace stack (settle()).
   void go_on_stack() noexcept;
   friend void detail::settle_held_work() noexcept;
@@ -148,7 +173,7 @@ class call {
   profiler* owner_ = nullptr;
   std::uint64_t serial_ = 0;
   std::size_t depth_ = 0;
-  uuid id_;  // the point's own id (see trace::id_)
+  uuid id_;  // the point's own id (see trace::id_); nil while a held call has none yet
   std::int64_t rows_ = -1;
   nlohmann::json stop_info_;
   // Held inline (not on the heap): end_here() runs once per statement run
@@ -158,7 +183,7 @@ class call {
   bool is_parked_ = false;
   // Held and not yet on the stack, not yet ended: settle() may push it.
   bool pending_ = false;
-  const std::string* name_ref_ = nullptr;  // a held call's name (its endpoint's)
+  const std::string* name_ref_ = nullptr;  // the endpoint's point_name (interned)
   held held_;
 };
 

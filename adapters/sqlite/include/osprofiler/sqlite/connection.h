@@ -286,7 +286,10 @@ class transaction {
 namespace detail {
 // sqlite3_step for a run whose start is still held (db::call::begin_held):
 // while SQLite works, the connection's progress handler can send the start.
-int step_held(sqlite3_stmt* stmt, db::call& run) noexcept;
+inline int step_held(sqlite3_stmt* stmt, db::call& run) noexcept {
+  const osprofiler::detail::held_work work(&run);
+  return sqlite3_step(stmt);
+}
 }  // namespace detail
 
 inline int statement::try_step() noexcept {
