@@ -69,13 +69,12 @@ void record_start(const start_record& r) noexcept {
         e.db_namespace = r.ep->ns;
         e.db_attributes = r.ep->attributes;
         e.name_ref = r.ep->point_name;
-        if (r.statement) e.db_statement = *r.statement;
         try {
           if (r.params) e.info = {{"db", {{"params", std::move(*r.params)}}}};
         } catch (...) {
         }
       },
-      &r);
+      &r, 1, r.statement);
 }
 
 }  // namespace
@@ -127,7 +126,10 @@ void call::begin_held(const endpoint& ep, const char* api, const shared_text& st
   held_.ep = &ep;
   held_.api = api;
   held_.stamp = stamp;
-  if (statement && trace_sql()) held_.statement = statement;
+  // Kept from run to run (see held): the same text again costs no atomic
+  // reference count update.
+  held_.with_statement = statement && trace_sql();
+  if (held_.with_statement && held_.statement != statement) held_.statement = statement;
 }
 
 void call::make_id() noexcept {
@@ -139,10 +141,9 @@ void call::make_id() noexcept {
 void call::record_held_start() noexcept {
   make_id();
   const start_record r{parked_.base, parked_.parent, parked_.trace, held_.stamp, held_.ep, held_.api,
-                       held_.statement ? &held_.statement : nullptr, nullptr};
+                       held_.with_statement ? &held_.statement : nullptr, nullptr};
   record_start(r);
   held_.ep = nullptr;
-  held_.statement.reset();
 }
 
 void call::go_on_stack() noexcept {
@@ -272,7 +273,6 @@ void call::fill_pair(detail::event& e, const void* ctx) noexcept {
   e.db_api = c.held_.api;
   e.db_namespace = c.held_.ep->ns;
   e.db_attributes = c.held_.ep->attributes;
-  if (c.held_.statement) e.db_statement = std::move(c.held_.statement);
 }
 
 bool call::leave_stack() noexcept {
@@ -307,7 +307,7 @@ void call::stop(bool end_now) noexcept {
   pending_ = false;
   if (ended) {
     if (held_.ep) {
-      detail::record_with(&fill_pair, this, 2);
+      detail::record_with(&fill_pair, this, 2, held_.with_statement ? &held_.statement : nullptr);
     } else {
       detail::record_with(&fill_stop, this);
     }
@@ -317,7 +317,6 @@ void call::stop(bool end_now) noexcept {
     record_held_start();
   }
   held_.ep = nullptr;
-  held_.statement.reset();
   name_ref_ = nullptr;
 }
 

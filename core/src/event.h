@@ -85,6 +85,7 @@ struct event {
   const char* db_system = nullptr;
   const char* db_api = nullptr;
   const std::string* db_namespace = nullptr;
+  // Set by record_with() alone (see there), not by recycle() or a fill.
   db::shared_text db_statement;
   const nlohmann::json* db_attributes = nullptr;
   std::int64_t db_rows = -1;
@@ -94,7 +95,8 @@ struct event {
 
 // The queue's reset of a slot before a producer fills it (mpsc_queue.h):
 // the same as `e = event{}`, keeping the name's buffer, without building
-// and moving a whole default event on the recording thread.
+// and moving a whole default event on the recording thread; db_statement
+// is left to record_with().
 inline void recycle(event& e) noexcept {
   e.base = uuid{};
   e.parent = uuid{};
@@ -109,7 +111,6 @@ inline void recycle(event& e) noexcept {
   e.db_system = nullptr;
   e.db_api = nullptr;
   e.db_namespace = nullptr;
-  e.db_statement.reset();
   e.db_attributes = nullptr;
   e.db_rows = -1;
 }
@@ -120,8 +121,13 @@ void push_point(profiler& p, const uuid& id, const std::string& name);
 // `fill(slot, ctx)` writes it straight into a queue slot, which recycle()
 // has just reset to a default event. `fill` must not throw.
 // `notifications` is what the event becomes: 2 for a pair (a drop counts both).
+// The slot's db_statement becomes `*statement` (null: none). A slot that
+// holds that text already, from the event it held before, keeps it: a
+// statement run over and over then changes no reference count (two atomic
+// operations per run otherwise).
 using fill_fn = void (*)(event& slot, const void* ctx) noexcept;
-void record_with(fill_fn fill, const void* ctx, unsigned notifications = 1) noexcept;
+void record_with(fill_fn fill, const void* ctx, unsigned notifications = 1,
+                 const db::shared_text* statement = nullptr) noexcept;
 
 // What a stop notification needs; filled into its queue slot in place.
 struct stop_record {

@@ -505,13 +505,20 @@ nlohmann::json parse_json(const std::string& text) {
 // ---- the calling thread's side -------------------------------------------
 
 namespace {
-bool push(queue_t* q, detail::fill_fn fill, const void* ctx) noexcept {
-  return q->try_emplace([&](event& slot) { fill(slot, ctx); });
+bool push(queue_t* q, detail::fill_fn fill, const void* ctx, const db::shared_text* statement) noexcept {
+  return q->try_emplace([&](event& slot) {
+    if (!statement || !*statement) {
+      if (slot.db_statement) slot.db_statement.reset();
+    } else if (slot.db_statement != *statement) {
+      slot.db_statement = *statement;
+    }
+    fill(slot, ctx);
+  });
 }
 }  // namespace
 
 namespace detail {
-void record_with(fill_fn fill, const void* ctx, unsigned notifications) noexcept {
+void record_with(fill_fn fill, const void* ctx, unsigned notifications, const db::shared_text* statement) noexcept {
   state& s = st();
   auto drop = [&s, notifications] {
     s.dropped_at_push.fetch_add(notifications, std::memory_order_relaxed);
@@ -519,7 +526,7 @@ void record_with(fill_fn fill, const void* ctx, unsigned notifications) noexcept
   if (s.stopped.load(std::memory_order_relaxed)) return drop();
   ensure_worker(s);
   queue_t* q = s.current.load(std::memory_order_acquire);
-  if (!push(q, fill, ctx)) {
+  if (!push(q, fill, ctx, statement)) {
     if (s.policy.load(std::memory_order_relaxed) == overflow_policy::drop || !s.running.load()) {
       drop();
       if (s.sleeping.load(std::memory_order_relaxed)) wake(s);
@@ -531,7 +538,7 @@ void record_with(fill_fn fill, const void* ctx, unsigned notifications) noexcept
       std::this_thread::sleep_for(std::chrono::microseconds(50));
       if (s.stopped.load()) return drop();
       q = s.current.load(std::memory_order_acquire);
-    } while (!push(q, fill, ctx));
+    } while (!push(q, fill, ctx, statement));
   }
   // A full-ish queue must not wait for the worker's idle timer.
   if (s.sleeping.load(std::memory_order_relaxed) && q->pushed() - q->popped() >= q->capacity() / 4) wake(s);

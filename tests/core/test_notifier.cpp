@@ -870,6 +870,32 @@ TEST_F(notifier_test, a_held_start_sent_early_shows_while_the_call_runs) {
   EXPECT_EQ(got[0].trace_id, id);
 }
 
+// A held call keeps its statement text from run to run (so that the same
+// text costs no reference count update); a run made while trace_sql is off
+// still has none.
+TEST_F(notifier_test, a_held_run_has_statement_text_only_while_trace_sql_is_on) {
+  auto sink = std::make_shared<memory_collector>();
+  op::notifier::set(sink);
+  op::options o;
+  o.enabled = true;
+  o.trace_sql = true;
+  op::set_options(o);
+  const auto ep = sqlite_endpoint();
+  const auto text = op::db::make_text("SELECT 1");
+  op::db::call c(op::db::call::deferred{});
+  c.begin_held(ep, "execute", text);
+  c.finish();
+  o.trace_sql = false;
+  op::set_options(o);
+  c.begin_held(ep, "execute", text);
+  c.finish();
+  ASSERT_TRUE(op::notifier::flush());
+  const auto got = sink->take();
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[0].info["db"]["statement"], "SELECT 1");
+  EXPECT_FALSE(got[2].info["db"].contains("statement")) << got[2].info.dump();
+}
+
 // A held call that nothing asked the id of gets it on the notifier thread:
 // a fresh one per call, shared by its start and stop.
 TEST_F(notifier_test, a_held_pair_gets_a_fresh_id_shared_by_its_start_and_stop) {

@@ -148,6 +148,10 @@ class call {
     const endpoint* ep = nullptr;  // null: nothing held
     const char* api = nullptr;
     std::int64_t stamp = 0;
+    bool with_statement = false;
+    // The last run's text, kept after it ends: a statement run again and
+    // again hands the same text to begin_held(), and to queue slots that
+    // hold it already (detail::record_with()).
     shared_text statement;
   };
   // Pushes the point on `p`'s stack and makes it this call's; false (the
