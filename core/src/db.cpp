@@ -51,6 +51,7 @@ struct start_record {
   uuid base, parent, trace;
   std::int64_t stamp;
   const endpoint* ep;
+  const std::string* name;  // interned: the endpoint's when the call began
   const char* api;
   const shared_text* statement;  // null: not recorded
   nlohmann::json* params;        // null: not recorded
@@ -68,7 +69,7 @@ void record_start(const start_record& r) noexcept {
         e.db_api = r.api;
         e.db_namespace = r.ep->ns;
         e.db_attributes = r.ep->attributes;
-        e.name_ref = r.ep->point_name;
+        e.name_ref = r.name;
         try {
           if (r.params) e.info = {{"db", {{"params", std::move(*r.params)}}}};
         } catch (...) {
@@ -99,7 +100,9 @@ void call::begin(const endpoint& ep, const char* api, const shared_text& stateme
                  nlohmann::json params) noexcept {
   if (owner_ || !active()) return;
   profiler* p = detail::t_profiler;
-  const start_record r{p->base(), p->current(), uuid::generate(), detail::now_stamp(), &ep, api,
+  rows_ = -1;  // nothing of a previous run of this call
+  if (!stop_info_.is_null()) stop_info_ = nullptr;
+  const start_record r{p->base(), p->current(), uuid::generate(), detail::now_stamp(), &ep, ep.point_name, api,
                        trace_sql() && statement ? &statement : nullptr,
                        !params.is_null() && trace_sql_params() ? &params : nullptr};
   if (enter(p, r.trace, ep)) record_start(r);
@@ -109,6 +112,8 @@ void call::begin_held(const endpoint& ep, const char* api, const shared_text& st
   if (owner_ || !active()) return;
   profiler* p = detail::t_profiler;
   const std::int64_t stamp = detail::now_stamp();
+  rows_ = -1;  // nothing of a previous run of this call
+  if (!stop_info_.is_null()) stop_info_ = nullptr;
   detail::settle();  // the held run this one is started in (if any) is its parent
   // Off the stack from the start (parked, ended at its start for now);
   // depth_ is where go_on_stack() would put it. No id yet (make_id()).
@@ -140,7 +145,7 @@ void call::make_id() noexcept {
 
 void call::record_held_start() noexcept {
   make_id();
-  const start_record r{parked_.base, parked_.parent, parked_.trace, held_.stamp, held_.ep, held_.api,
+  const start_record r{parked_.base, parked_.parent, parked_.trace, held_.stamp, held_.ep, name_ref_, held_.api,
                        held_.with_statement ? &held_.statement : nullptr, nullptr};
   record_start(r);
   held_.ep = nullptr;

@@ -896,6 +896,54 @@ TEST_F(notifier_test, a_held_run_has_statement_text_only_while_trace_sql_is_on) 
   EXPECT_FALSE(got[2].info["db"].contains("statement")) << got[2].info.dump();
 }
 
+// A slot reused by a run keeps the statement text it holds when the run has
+// the same text, takes the new text, or clears it when the run has none:
+// two slots, used in turn.
+TEST_F(notifier_test, a_reused_slot_keeps_takes_or_clears_statement_text) {
+  auto sink = std::make_shared<memory_collector>();
+  op::notifier::configure_queue(2, op::overflow_policy::block);
+  op::notifier::set(sink);
+  const auto ep = sqlite_endpoint();
+  const auto one = op::db::make_text("SELECT 1");
+  const auto two = op::db::make_text("SELECT 2");
+  op::db::call c(op::db::call::deferred{});
+  const std::vector<std::pair<bool, op::db::shared_text>> runs{
+      {true, one}, {false, one}, {false, one}, {true, one}, {true, two}, {true, one}, {true, one}};
+  const std::vector<std::string> expected{"SELECT 1", "", "", "SELECT 1", "SELECT 2", "SELECT 1", "SELECT 1"};
+  std::vector<std::string> got;
+  for (const auto& [sql, text] : runs) {
+    op::options o;
+    o.enabled = true;
+    o.trace_sql = sql;
+    op::set_options(o);
+    c.begin_held(ep, "execute", text);
+    c.finish();
+    ASSERT_TRUE(op::notifier::flush());
+    const auto ns = sink->take();
+    ASSERT_EQ(ns.size(), 2u);
+    got.push_back(ns[0].info["db"].value("statement", ""));
+  }
+  EXPECT_EQ(got, expected);
+}
+
+// A held start sent early has the name the call began with, as its stop has,
+// even if the endpoint was renamed meanwhile.
+TEST_F(notifier_test, a_held_start_sent_early_keeps_the_name_it_began_with) {
+  auto sink = std::make_shared<memory_collector>();
+  op::notifier::set(sink);
+  auto ep = sqlite_endpoint();
+  ep.point_name = op::db::intern("before");
+  auto c = held_call(ep);
+  ep.point_name = op::db::intern("after");
+  c.send_start();
+  c.finish();
+  ASSERT_TRUE(op::notifier::flush());
+  const auto got = sink->take();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].name, "before-start");
+  EXPECT_EQ(got[1].name, "before-stop");
+}
+
 // A held call that nothing asked the id of gets it on the notifier thread:
 // a fresh one per call, shared by its start and stop.
 TEST_F(notifier_test, a_held_pair_gets_a_fresh_id_shared_by_its_start_and_stop) {

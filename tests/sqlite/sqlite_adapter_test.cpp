@@ -609,6 +609,27 @@ TEST(sqlite_adapter, binding_empty_text_by_name_and_out_of_range_values) {
   }
 }
 
+// A run's stop says only what that run did: a failed rerun of a statement
+// whose last run changed a row reports no rows.
+TEST(sqlite_adapter, a_failed_rerun_carries_nothing_of_the_run_before) {
+  connection c(":memory:");
+  c.exec("CREATE TABLE u (id INTEGER PRIMARY KEY)");
+  traced t;
+  statement st = c.prepare("INSERT INTO u VALUES (1)");
+  EXPECT_EQ(st.execute(), 1);
+  EXPECT_EQ(st.try_step(), SQLITE_CONSTRAINT);
+  st.reset();
+  EXPECT_EQ(c.prepare("DELETE FROM u").execute(), 1);
+  EXPECT_EQ(st.execute(), 1);
+  const auto runs = with_api(t.points(), "execute");
+  ASSERT_EQ(runs.size(), 4u) << dump(t.last);
+  EXPECT_EQ(runs[0].db_stop().value("rows", -1), 1);
+  EXPECT_EQ(runs[1].db_stop().value("code", 0), SQLITE_CONSTRAINT);
+  EXPECT_FALSE(runs[1].db_stop().contains("rows")) << dump(t.last);
+  EXPECT_EQ(runs[3].db_stop().value("rows", -1), 1);
+  EXPECT_FALSE(runs[3].stop.info.contains("etype")) << "the failure was the run before's";
+}
+
 TEST(sqlite_adapter, point_name_is_per_connection) {
   traced t;
   connection c(":memory:", connection::default_flags, nullptr, "sqlite-main");

@@ -153,13 +153,15 @@ int statement::close_point(int rc) noexcept {
   if (exec_.recording()) {
     // A run ended early (reset or destruction after a row) ends at its last
     // step: the time since then was the caller's, not SQLite's.
-    const bool ends_now = rc != SQLITE_ROW || !exec_.ended();
+    bool ends_now = rc != SQLITE_ROW || !exec_.ended();
     if (rc == SQLITE_DONE) {
       exec_.rows(has_columns_ ? rows_
                               : (detail::total_changes(db) != changes_before_ ? detail::changes(db) : 0));
     } else if (rc == SQLITE_ROW) {
       exec_.rows(rows_);  // ended early by reset / finalize
     } else {
+      if (ends_now) exec_.end_here();  // before the failure's details are read
+      ends_now = false;
       detail::record_failure(exec_, db, rc);
     }
     if (ends_now) {

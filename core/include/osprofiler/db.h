@@ -182,7 +182,7 @@ class call {
   nlohmann::json stop_info_;
   // Held inline (not on the heap): end_here() runs once per statement run
   // that returns rows, on the calling thread's hot path. begin_held() fills
-  // its ids at the start.
+  // its base and parent at the start; its own id comes later (make_id()).
   parked parked_;
   bool is_parked_ = false;
   // Held and not yet on the stack, not yet ended: settle() may push it.

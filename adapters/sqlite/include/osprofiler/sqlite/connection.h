@@ -83,7 +83,9 @@ class connection {
   sqlite3* handle() const noexcept { return db_; }
 
   // The trace point name ("db" by default), like OSProfiler's
-  // add_tracing(..., name). Applies to this connection's statements too.
+  // add_tracing(..., name). Applies to this connection's statements too,
+  // from their next run. Names are interned (db::intern) for the process's
+  // life: meant for a few fixed names, not one per request.
   void set_point_name(std::string name);
   const std::string& point_name() const noexcept;
   // db.namespace: the file name given to open().
