@@ -305,7 +305,9 @@ void call::stop(bool end_now) noexcept {
   if (!is_parked_) {
     ended = leave_stack();
   } else if (end_now || pending_) {
-    parked_.end_stamp = detail::now_stamp();  // held and never ended by end_here(): it ends now
+    // Asked to end now (finish_here()), or held and never ended by
+    // end_here(): it ends now.
+    parked_.end_stamp = detail::now_stamp();
   }
   owner_ = nullptr;
   is_parked_ = false;

@@ -151,22 +151,23 @@ void statement::open_point() noexcept {
 int statement::close_point(int rc) noexcept {
   sqlite3* db = has_columns_ && rc == SQLITE_DONE ? nullptr : sqlite3_db_handle(stmt_);
   if (exec_.recording()) {
-    // A run ended early (reset or destruction after a row) ends at its last
-    // step: the time since then was the caller's, not SQLite's.
-    bool ends_now = rc != SQLITE_ROW || !exec_.ended();
     if (rc == SQLITE_DONE) {
       exec_.rows(has_columns_ ? rows_
                               : (detail::total_changes(db) != changes_before_ ? detail::changes(db) : 0));
-    } else if (rc == SQLITE_ROW) {
-      exec_.rows(rows_);  // ended early by reset / finalize
-    } else {
-      if (ends_now) exec_.end_here();  // before the failure's details are read
-      ends_now = false;
-      detail::record_failure(exec_, db, rc);
-    }
-    if (ends_now) {
       exec_.finish_here();
+    } else if (rc == SQLITE_ROW) {
+      // Ended early by reset / finalize: the run ends at its last step (the
+      // time since then was the caller's, not SQLite's), or now when it was
+      // never ended there.
+      exec_.rows(rows_);
+      if (exec_.ended()) {
+        exec_.finish();
+      } else {
+        exec_.finish_here();
+      }
     } else {
+      exec_.end_here();  // before the failure's details are read
+      detail::record_failure(exec_, db, rc);
       exec_.finish();
     }
   }
